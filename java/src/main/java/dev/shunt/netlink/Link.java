@@ -1,0 +1,30 @@
+package dev.shunt.netlink;
+
+import java.net.InetAddress;
+
+import static dev.shunt.netlink.RtnetlinkDescriptor.IFF_UP;
+
+/**
+ * A network interface as the kernel reports it (RTM_NEWLINK), the data {@code ip -d link show}
+ * prints.
+ *
+ * @param kind          IFLA_INFO_KIND ("veth", "vxlan", "bridge"), or {@code null} for a physical/loopback device
+ * @param operState     RFC 2863 state as iproute2 spells it: UP, DOWN, LOWERLAYERDOWN, UNKNOWN ...
+ * @param masterIndex   the bridge it is enslaved to, 0 if none
+ * @param parentIndex   IFLA_LINK: for a veth, the peer's index (in the peer's namespace), 0 if none
+ * @param linkNetnsId   IFLA_LINK_NETNSID: the peer's namespace id as seen from here, -1 if same namespace
+ * @param vxlan         VXLAN parameters for kind "vxlan", otherwise {@code null}
+ * @param xdpProgramId  the id of the attached XDP program, 0 if none
+ * @param xdpMode       how it is attached: {@code null} if none
+ */
+public record Link(int index, String name, String kind, int flags, String operState, int mtu, MacAddress mac,
+                   int masterIndex, int parentIndex, int linkNetnsId, Vxlan vxlan, int xdpProgramId, XdpMode xdpMode) {
+
+    /** VXLAN device parameters (IFLA_VXLAN_*). */
+    public record Vxlan(int vni, int port, InetAddress local, boolean learning, int underlayIndex) {}
+
+    /** Administratively up (IFF_UP), as {@code ip link set up} sets it. */
+    public boolean isUp() {
+        return (flags & IFF_UP) != 0;
+    }
+}
