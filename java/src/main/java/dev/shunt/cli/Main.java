@@ -1,5 +1,6 @@
 package dev.shunt.cli;
 
+import dev.shunt.ipam.IpamException;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
@@ -23,7 +24,8 @@ public final class Main {
         cli.setErr(err);
         cli.setParameterExceptionHandler(Main::badArguments);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("shunt: error: " + describe(e));
+            String cni = e instanceof IpamException ipam ? " (CNI error code " + ipam.cniCode() + ")" : "";
+            commandLine.getErr().println("shunt: error: " + describe(e) + cni);
             return EXIT_FAILURE;
         });
         return cli.execute(args);

@@ -31,7 +31,7 @@ public record Cidr(InetAddress network, int prefixLength) {
         Cidr network = lenient.masked();
         if (!network.network.equals(lenient.network)) {
             throw new IpamException(IpamException.Code.INVALID_CONFIG, "'" + text.trim() + "' has host bits set; the network is "
-                    + network + " (write that, or a single address without /length)");
+                    + network + " (write that instead)");
         }
         return network;
     }

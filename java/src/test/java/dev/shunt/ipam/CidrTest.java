@@ -30,7 +30,7 @@ class CidrTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "10.244.1.0/33|prefix length 33 is longer than 32 bits",
-            "10.244.1.5/24|has host bits set; the network is 10.244.1.0/24",
+            "10.244.1.5/24|has host bits set; the network is 10.244.1.0/24 (write that instead)",
             "fd00::1/64|has host bits set; the network is fd00::/64",
             "10.244.1.0|is not a CIDR",
             "10.244.1.0/|invalid prefix length ''",
