@@ -94,6 +94,21 @@ class LinksTest {
     }
 
     @Test
+    void vxlanWithAnIpv6LocalAddressIsReadBackAsSent() {
+        // Regression: the address used to go in IFLA_VXLAN_LOCAL, where the kernel kept its first
+        // 4 bytes (fd00:18::1 became 253.0.0.24) without an error.
+        try (ScratchNamespace ns = ScratchNamespace.create("vxlan6")) {
+            InetAddress local = IpPrefix.parseAddress("fd00:18::1");
+            ns.netlink().links().add(VxlanSpec.of("shunt-vx6", 6, local));
+
+            assertThat(ns.netlink().links().get("shunt-vx6").vxlan()).isEqualTo(new Link.Vxlan(6, 4789, local, false, 0));
+            JsonNode data = Witness.ip(ns.name(), "link", "show", "shunt-vx6").get(0).get("linkinfo").get("info_data");
+            assertThat(data.get("local6").asText()).isEqualTo("fd00:18::1");
+            assertThat(data.has("local")).as("no IPv4 local address").isFalse();
+        }
+    }
+
+    @Test
     void bridgeIsCreatedWithKindBridge() {
         try (ScratchNamespace ns = ScratchNamespace.create("bridge")) {
             ns.netlink().links().add(new BridgeSpec("shunt-br0", 1450));
