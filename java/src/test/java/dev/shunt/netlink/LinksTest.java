@@ -242,7 +242,7 @@ class LinksTest {
 
     @Test
     void renamingALinkThatIsUpWorksAndKeepsItUp() {
-        // Since Linux 6.2 the kernel renames live interfaces (before, it answered EBUSY).
+        // Kernel 6.18 renames an interface that is up (older kernels answered EBUSY; docs/kernel-notes.md).
         try (ScratchNamespace ns = ScratchNamespace.create("rename-up")) {
             Links links = ns.netlink().links();
             links.add(VethSpec.of("shunt-r0", "shunt-r1"));
@@ -298,6 +298,23 @@ class LinksTest {
             assertThat(ipB.get("address").asText()).isEqualTo(mac.toString());
             assertThat(Witness.ip(a.name(), "link", "show", "shunt-ma").get(0).get("link_netnsid").asInt())
                     .isEqualTo(ma.linkNetnsId());
+        }
+    }
+
+    @Test
+    void loopbackCannotBeMovedAndTheKernelSaysWhy() {
+        try (ScratchNamespace a = ScratchNamespace.create("move-lo-a");
+             ScratchNamespace b = ScratchNamespace.create("move-lo-b");
+             Fd bFd = b.namespace().openFd()) {
+            NetlinkException e = catchThrowableOfType(NetlinkException.class,
+                    () -> a.netlink().links().moveToNamespace("lo", bFd));
+
+            assertThat(e.errnoName()).isEqualTo("EINVAL");
+            assertThat(e.kernelMessage()).isEqualTo("The interface netns is immutable");
+            assertThat(e.getMessage()).startsWith("ip link set lo netns ").contains(b.namespace().path().toString())
+                    .endsWith(": EINVAL (Invalid argument): kernel: The interface netns is immutable");
+            assertThat(names(Witness.ip(a.name(), "link", "show"))).containsExactly("lo");
+            assertThat(names(Witness.ip(b.name(), "link", "show"))).containsExactly("lo");
         }
     }
 
