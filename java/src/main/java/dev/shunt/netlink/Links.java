@@ -4,6 +4,8 @@ import dev.shunt.sys.BpfProgram;
 import dev.shunt.sys.Errno;
 import dev.shunt.sys.Fd;
 
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -73,7 +75,9 @@ public final class Links {
         req.attrU32(IFLA_VXLAN_ID, spec.vni());
         req.attrBe16(IFLA_VXLAN_PORT, spec.port());
         if (spec.local() != null) {
-            req.attrAddress(IFLA_VXLAN_LOCAL, spec.local());
+            // An IPv6 address in IFLA_VXLAN_LOCAL is accepted by the kernel and silently cut to its
+            // first 4 bytes (fd00:18::1 became 253.0.0.24): IPv6 goes in IFLA_VXLAN_LOCAL6.
+            req.attrAddress(spec.local() instanceof Inet6Address ? IFLA_VXLAN_LOCAL6 : IFLA_VXLAN_LOCAL, spec.local());
         }
         if (spec.underlayIndex() > 0) {
             req.attrU32(IFLA_VXLAN_LINK, spec.underlayIndex());
@@ -222,7 +226,8 @@ public final class Links {
         Link.Vxlan vxlan = null;
         if ("vxlan".equals(kind)) {
             NetlinkAttributes d = info.nested(IFLA_INFO_DATA);
-            vxlan = new Link.Vxlan(d.u32(IFLA_VXLAN_ID, 0), d.be16(IFLA_VXLAN_PORT, 0), d.address(IFLA_VXLAN_LOCAL),
+            InetAddress local = d.has(IFLA_VXLAN_LOCAL) ? d.address(IFLA_VXLAN_LOCAL) : d.address(IFLA_VXLAN_LOCAL6);
+            vxlan = new Link.Vxlan(d.u32(IFLA_VXLAN_ID, 0), d.be16(IFLA_VXLAN_PORT, 0), local,
                     d.u8(IFLA_VXLAN_LEARNING, 0) != 0, d.u32(IFLA_VXLAN_LINK, 0));
         }
         NetlinkAttributes xdp = a.nested(IFLA_XDP);

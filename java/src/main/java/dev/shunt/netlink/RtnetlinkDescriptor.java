@@ -59,6 +59,8 @@ public final class RtnetlinkDescriptor {
     public static final int IFLA_VXLAN_LEARNING = 7;
     /** UDP destination port, big-endian. */
     public static final int IFLA_VXLAN_PORT = 15;
+    /** The local address when it is IPv6 (IFLA_VXLAN_LOCAL carries IPv4 only). */
+    public static final int IFLA_VXLAN_LOCAL6 = 17;
 
     public static final int IFLA_XDP_FD = 1;
     public static final int IFLA_XDP_ATTACHED = 2;
