@@ -63,7 +63,7 @@ public final class Links {
      */
     public void add(VxlanSpec spec) {
         NetlinkRequest req = create("ip link add " + spec.name() + " type vxlan id " + spec.vni()
-                + " dstport " + spec.port() + (spec.local() != null ? " local " + spec.local().getHostAddress() : "")
+                + " dstport " + spec.port() + (spec.local() != null ? " local " + IpPrefix.format(spec.local()) : "")
                 + (spec.learning() ? " learning" : " nolearning"));
         req.attrString(IFLA_IFNAME, spec.name());
         if (spec.mtu() > 0) {

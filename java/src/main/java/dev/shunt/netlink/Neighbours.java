@@ -30,7 +30,7 @@ public final class Neighbours {
     /** Equivalent to: {@code ip neigh replace IP lladdr MAC dev DEV nud permanent}. */
     public void addPermanent(String dev, InetAddress ip, MacAddress mac) {
         NetlinkRequest req = new NetlinkRequest(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
-                "ip neigh replace " + ip.getHostAddress() + " lladdr " + mac + " dev " + dev + " nud permanent");
+                "ip neigh replace " + IpPrefix.format(ip) + " lladdr " + mac + " dev " + dev + " nud permanent");
         ndmsg(req, family(ip), links.get(dev).index(), NUD_PERMANENT, 0);
         req.attrAddress(NDA_DST, ip);
         req.attr(NDA_LLADDR, mac.bytes());
@@ -40,7 +40,7 @@ public final class Neighbours {
     /** Equivalent to: {@code ip neigh del IP dev DEV}. */
     public void delete(String dev, InetAddress ip) {
         NetlinkRequest req = new NetlinkRequest(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK,
-                "ip neigh del " + ip.getHostAddress() + " dev " + dev);
+                "ip neigh del " + IpPrefix.format(ip) + " dev " + dev);
         ndmsg(req, family(ip), links.get(dev).index(), 0, 0);
         req.attrAddress(NDA_DST, ip);
         socket.execute(req);
@@ -57,7 +57,7 @@ public final class Neighbours {
      */
     public void addFdb(String dev, MacAddress mac, InetAddress remote) {
         NetlinkRequest req = new NetlinkRequest(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
-                "bridge fdb replace " + mac + " dev " + dev + " dst " + remote.getHostAddress() + " self permanent");
+                "bridge fdb replace " + mac + " dev " + dev + " dst " + IpPrefix.format(remote) + " self permanent");
         ndmsg(req, Sockets.AF_BRIDGE, links.get(dev).index(), NUD_PERMANENT, NTF_SELF);
         req.attr(NDA_LLADDR, mac.bytes());
         req.attrAddress(NDA_DST, remote);
@@ -67,7 +67,7 @@ public final class Neighbours {
     /** Equivalent to: {@code bridge fdb del MAC dev DEV dst REMOTE self}. */
     public void deleteFdb(String dev, MacAddress mac, InetAddress remote) {
         NetlinkRequest req = new NetlinkRequest(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK,
-                "bridge fdb del " + mac + " dev " + dev + " dst " + remote.getHostAddress() + " self");
+                "bridge fdb del " + mac + " dev " + dev + " dst " + IpPrefix.format(remote) + " self");
         ndmsg(req, Sockets.AF_BRIDGE, links.get(dev).index(), 0, NTF_SELF);
         req.attr(NDA_LLADDR, mac.bytes());
         req.attrAddress(NDA_DST, remote);

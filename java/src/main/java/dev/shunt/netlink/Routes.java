@@ -97,7 +97,7 @@ public final class Routes {
     private static String describe(Route r) {
         StringBuilder s = new StringBuilder(r.destination().toString());
         if (r.gateway() != null) {
-            s.append(" via ").append(r.gateway().getHostAddress());
+            s.append(" via ").append(IpPrefix.format(r.gateway()));
         }
         if (r.outputIndex() > 0) {
             s.append(" dev #").append(r.outputIndex());

@@ -106,7 +106,7 @@ class AddressesTest {
             assertThat(v4.errnoName()).isEqualTo("EEXIST");
             assertThat(v4.getMessage()).startsWith("ip addr add 10.244.3.1/24 dev shunt-d0: EEXIST (File exists)");
             assertThat(v6.errnoName()).isEqualTo("EEXIST");
-            assertThat(v6.getMessage()).startsWith("ip addr add fd00:10:244:3:0:0:0:1/64 dev shunt-d0: EEXIST (File exists)");
+            assertThat(v6.getMessage()).startsWith("ip addr add fd00:10:244:3::1/64 dev shunt-d0: EEXIST (File exists)");
             assertThat(addresses.list("shunt-d0")).hasSize(2);
             assertThat(witness(ns, "shunt-d0", null)).containsExactly(prefixes("10.244.3.1/24", "fd00:10:244:3::1/64"));
         }
