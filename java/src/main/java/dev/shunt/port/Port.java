@@ -1,0 +1,36 @@
+package dev.shunt.port;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A packet port of the fast path: the host end of a pod's veth, the host-stack veth, the overlay
+ * device, or an in-memory port in tests. One thread (the poll loop that owns the port) calls
+ * {@link #receive} and {@link #transmit}; nothing here blocks.
+ *
+ * <p>Frames are Ethernet frames. Received frames live in the port's own memory (a ring slot, or a
+ * test buffer) until the next {@link #receive} or {@link #release}: the pipeline rewrites them in
+ * place and hands them to another port's {@link #transmit}, which copies them out.
+ */
+public interface Port {
+    /** A small dense number, used as an index into forwarding tables and counter arrays. */
+    int id();
+
+    String name();
+
+    /** Fills {@code batch} with up to {@link RxBatch#capacity()} frames; returns how many. */
+    int receive(RxBatch batch);
+
+    /** Gives the frames of the last {@link #receive} back to the port (e.g. ring slots to the kernel). */
+    void release(RxBatch batch);
+
+    /**
+     * Queues a copy of {@code length} bytes of {@code frame} from {@code offset} for sending.
+     * Returns false, and counts it, when the port cannot take it now (TX ring full, link down).
+     */
+    boolean transmit(MemorySegment frame, long offset, int length);
+
+    /** Sends what {@link #transmit} queued (one syscall per batch for kernel ports). */
+    void flush();
+
+    PortCounters counters();
+}
