@@ -1,0 +1,182 @@
+package dev.shunt.datapath;
+
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * Where an IPv4 destination goes, as an immutable snapshot swapped in by the control plane: a
+ * local pod (its port and MAC), another node's pod CIDR (the overlay port), or anything else (the
+ * host port, i.e. the node's own stack, which routes to the world with its masquerade rule).
+ *
+ * <p>Pods see one gateway, {@link #GATEWAY_IP} with MAC {@link #GATEWAY_MAC}, answered by proxy
+ * ARP: every hop is an L3 decision here. Remote pod CIDRs share one prefix length (a /24 per node
+ * by default), so a remote lookup is one hash probe of {@code dst & mask}. Lookups allocate nothing.
+ */
+public final class ForwardingTable {
+    /** The link-local gateway every pod routes through (Calico's choice). */
+    public static final int GATEWAY_IP = (169 << 24) | (254 << 16) | (1 << 8) | 1;
+    /** A locally administered MAC no real NIC has: ee:ee:ee:ee:ee:ee. */
+    public static final long GATEWAY_MAC = 0xeeeeeeeeeeeeL;
+
+    public static final int NO_PORT = -1;
+
+    private final int hostPort;
+    private final int overlayPort;
+    private final int nodeCidrPrefixLength;
+    private final int remoteMask;
+    private final IntMap podPorts;
+    private final long[] podMacs;
+    private final IntMap remoteNodes;
+
+    private ForwardingTable(Builder b) {
+        this.hostPort = b.hostPort;
+        this.overlayPort = b.overlayPort;
+        this.nodeCidrPrefixLength = b.nodeCidrPrefixLength;
+        this.remoteMask = mask(b.nodeCidrPrefixLength);
+        this.podPorts = new IntMap(b.pods.size());
+        this.podMacs = new long[b.pods.size()];
+        int i = 0;
+        for (Map.Entry<Integer, long[]> pod : b.pods.entrySet()) {
+            podPorts.put(pod.getKey(), (i << 16) | (int) pod.getValue()[0]);
+            podMacs[i++] = pod.getValue()[1];
+        }
+        this.remoteNodes = new IntMap(b.remoteCidrs.size());
+        for (Map.Entry<Integer, Integer> r : b.remoteCidrs.entrySet()) {
+            remoteNodes.put(r.getKey(), r.getValue());
+        }
+    }
+
+    public static Builder builder(int hostPort) {
+        return new Builder(hostPort);
+    }
+
+    /** The port of the local pod with address {@code ip}, or {@link #NO_PORT}. */
+    public int podPort(int ip) {
+        int v = podPorts.get(ip);
+        return v == IntMap.MISSING ? NO_PORT : v & 0xffff;
+    }
+
+    /** The MAC of the local pod {@code ip}; call only after {@link #podPort} found it. */
+    public long podMac(int ip) {
+        int v = podPorts.get(ip);
+        return v == IntMap.MISSING ? 0 : podMacs[v >>> 16];
+    }
+
+    /** The remote node (an index the overlay understands) owning {@code ip}'s pod CIDR, or -1. */
+    public int remoteNode(int ip) {
+        int v = remoteNodes.get(ip & remoteMask);
+        return v == IntMap.MISSING ? -1 : v;
+    }
+
+    /**
+     * The port a packet to {@code ip} leaves by: a local pod's port, the overlay port for another
+     * node's pod, else the host port.
+     */
+    public int route(int ip) {
+        int pod = podPort(ip);
+        if (pod != NO_PORT) {
+            return pod;
+        }
+        if (overlayPort != NO_PORT && remoteNode(ip) >= 0) {
+            return overlayPort;
+        }
+        return hostPort;
+    }
+
+    public int hostPort() {
+        return hostPort;
+    }
+
+    public int overlayPort() {
+        return overlayPort;
+    }
+
+    public int nodeCidrPrefixLength() {
+        return nodeCidrPrefixLength;
+    }
+
+    static int mask(int prefixLength) {
+        return prefixLength == 0 ? 0 : -1 << (32 - prefixLength);
+    }
+
+    /** Collects a snapshot's contents; not used by the fast path. */
+    public static final class Builder {
+        private final int hostPort;
+        private int overlayPort = NO_PORT;
+        private int nodeCidrPrefixLength = 24;
+        private final Map<Integer, long[]> pods = new java.util.LinkedHashMap<>();
+        private final Map<Integer, Integer> remoteCidrs = new java.util.LinkedHashMap<>();
+
+        private Builder(int hostPort) {
+            this.hostPort = hostPort;
+        }
+
+        public Builder pod(int ip, int port, long mac) {
+            if (port < 0 || port > 0xffff) {
+                throw new IllegalArgumentException("port id " + port + " is outside 0-65535");
+            }
+            pods.put(ip, new long[] {port, mac});
+            return this;
+        }
+
+        public Builder overlay(int port, int perNodePrefixLength) {
+            this.overlayPort = port;
+            this.nodeCidrPrefixLength = perNodePrefixLength;
+            return this;
+        }
+
+        /** Another node's pod CIDR (its network address) and that node's index. */
+        public Builder remoteNode(int cidrNetwork, int node) {
+            remoteCidrs.put(cidrNetwork & mask(nodeCidrPrefixLength), node);
+            return this;
+        }
+
+        public ForwardingTable build() {
+            return new ForwardingTable(this);
+        }
+    }
+
+    /** Open addressing int → int, filled once, read without allocation. */
+    static final class IntMap {
+        static final int MISSING = Integer.MIN_VALUE;
+        private final int[] keys;
+        private final int[] values;
+        private final boolean[] used;
+        private final int mask;
+
+        IntMap(int expected) {
+            int capacity = Integer.highestOneBit(Math.max(4, expected * 2 - 1)) << 1;
+            keys = new int[capacity];
+            values = new int[capacity];
+            used = new boolean[capacity];
+            Arrays.fill(values, MISSING);
+            mask = capacity - 1;
+        }
+
+        void put(int key, int value) {
+            int slot = spread(key) & mask;
+            while (used[slot] && keys[slot] != key) {
+                slot = (slot + 1) & mask;
+            }
+            keys[slot] = key;
+            values[slot] = value;
+            used[slot] = true;
+        }
+
+        int get(int key) {
+            int slot = spread(key) & mask;
+            while (used[slot]) {
+                if (keys[slot] == key) {
+                    return values[slot];
+                }
+                slot = (slot + 1) & mask;
+            }
+            return MISSING;
+        }
+
+        private static int spread(int key) {
+            int h = key * 0x9E3779B9;
+            return h ^ (h >>> 16);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package dev.shunt.datapath;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ForwardingTableTest {
+    static int ip(int a, int b, int c, int d) {
+        return (a << 24) | (b << 16) | (c << 8) | d;
+    }
+
+    @Test
+    void localPodsRemoteCidrsAndEverythingElse() {
+        ForwardingTable t = ForwardingTable.builder(0)
+                .pod(ip(10, 244, 1, 5), 3, 0x020000000005L)
+                .pod(ip(10, 244, 1, 6), 4, 0x020000000006L)
+                .overlay(1, 24)
+                .remoteNode(ip(10, 244, 2, 0), 7)
+                .build();
+        assertThat(t.route(ip(10, 244, 1, 5))).isEqualTo(3);
+        assertThat(t.podMac(ip(10, 244, 1, 5))).isEqualTo(0x020000000005L);
+        assertThat(t.route(ip(10, 244, 1, 6))).isEqualTo(4);
+        assertThat(t.route(ip(10, 244, 2, 77))).isEqualTo(1);
+        assertThat(t.remoteNode(ip(10, 244, 2, 77))).isEqualTo(7);
+        assertThat(t.route(ip(10, 244, 1, 7))).isEqualTo(0); // not a pod (yet): the host decides
+        assertThat(t.route(ip(198, 18, 0, 1))).isEqualTo(0);
+        assertThat(t.podPort(ip(10, 244, 3, 1))).isEqualTo(ForwardingTable.NO_PORT);
+    }
+
+    @Test
+    void manyPodsAgreeWithAHashMap() {
+        Random r = new Random(5);
+        ForwardingTable.Builder b = ForwardingTable.builder(0);
+        Map<Integer, Integer> model = new HashMap<>();
+        for (int i = 0; i < 10_000; i++) {
+            int ip = r.nextInt();
+            int port = 2 + r.nextInt(60_000);
+            b.pod(ip, port, ip & 0xffffffffL);
+            model.put(ip, port);
+        }
+        ForwardingTable t = b.build();
+        model.forEach((ip, port) -> {
+            assertThat(t.podPort(ip)).isEqualTo(port);
+            assertThat(t.podMac(ip)).isEqualTo(ip & 0xffffffffL);
+        });
+        for (int i = 0; i < 10_000; i++) {
+            int ip = r.nextInt();
+            if (!model.containsKey(ip)) {
+                assertThat(t.podPort(ip)).isEqualTo(ForwardingTable.NO_PORT);
+            }
+        }
+    }
+}
