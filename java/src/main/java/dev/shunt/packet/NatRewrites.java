@@ -1,0 +1,120 @@
+package dev.shunt.packet;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.shunt.packet.NetworkOrder.i32;
+import static dev.shunt.packet.NetworkOrder.i64;
+import static dev.shunt.packet.NetworkOrder.setI32;
+import static dev.shunt.packet.NetworkOrder.setI64;
+import static dev.shunt.packet.NetworkOrder.setU16;
+import static dev.shunt.packet.NetworkOrder.u16;
+import static dev.shunt.packet.PacketDescriptor.IPPROTO_ICMP;
+import static dev.shunt.packet.PacketDescriptor.IPPROTO_ICMPV6;
+import static dev.shunt.packet.PacketDescriptor.IPPROTO_TCP;
+import static dev.shunt.packet.PacketDescriptor.IPPROTO_UDP;
+
+/**
+ * Address and port rewrites with incremental checksum maintenance (RFC 1624), the NAT step of
+ * the fast path. Offsets are those of {@link PacketMeta}: {@code l4Offset} -1 (a non-first
+ * fragment) rewrites only the IP header, since that fragment carries no L4 checksum.
+ *
+ * <p>Which checksums an address touches: the IPv4 header checksum, and the TCP/UDP checksum
+ * through its pseudo-header; ICMPv4 has no pseudo-header, ICMPv6 does. A port (or ICMP echo id)
+ * touches only the L4 checksum. UDP's "no checksum" 0 is left alone. With {@code partial} set
+ * (a CHECKSUM_PARTIAL frame) the L4 field holds the uncomplemented pseudo-header sum: addresses
+ * update it with {@link Checksums#partialUpdate32}, ports leave it alone.
+ *
+ * <p>Rewrites of the packet quoted inside an ICMP error are the NAT's job: the quoted L4 checksum
+ * can't be updated when the quote is cut short, and Linux leaves it stale too.
+ */
+public final class NatRewrites {
+    private NatRewrites() {}
+
+    public static void ipv4Source(MemorySegment s, long l3, long l4, int protocol, int address, boolean partial) {
+        ipv4Address(s, l3, l3 + Ipv4View.SRC_OFFSET, l4, protocol, address, partial);
+    }
+
+    public static void ipv4Destination(MemorySegment s, long l3, long l4, int protocol, int address, boolean partial) {
+        ipv4Address(s, l3, l3 + Ipv4View.DST_OFFSET, l4, protocol, address, partial);
+    }
+
+    private static void ipv4Address(MemorySegment s, long l3, long at, long l4, int protocol, int address,
+            boolean partial) {
+        int old = i32(s, at);
+        setI32(s, at, address);
+        long ipChecksum = l3 + Ipv4View.CHECKSUM_OFFSET;
+        setU16(s, ipChecksum, Checksums.update32(u16(s, ipChecksum), old, address));
+        if (l4 < 0 || (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)) {
+            return; // ICMPv4's checksum has no pseudo-header; other protocols are opaque
+        }
+        long field = l4 + Checksums.checksumField(protocol);
+        int checksum = u16(s, field);
+        if (partial) {
+            setU16(s, field, Checksums.partialUpdate32(checksum, old, address));
+        } else if (protocol == IPPROTO_UDP) {
+            setU16(s, field, Checksums.udpUpdate32(checksum, old, address));
+        } else {
+            setU16(s, field, Checksums.update32(checksum, old, address));
+        }
+    }
+
+    public static void ipv6Source(MemorySegment s, long l3, long l4, int protocol, long high, long low,
+            boolean partial) {
+        ipv6Address(s, l3 + Ipv6View.SRC_OFFSET, l4, protocol, high, low, partial);
+    }
+
+    public static void ipv6Destination(MemorySegment s, long l3, long l4, int protocol, long high, long low,
+            boolean partial) {
+        ipv6Address(s, l3 + Ipv6View.DST_OFFSET, l4, protocol, high, low, partial);
+    }
+
+    private static void ipv6Address(MemorySegment s, long at, long l4, int protocol, long high, long low,
+            boolean partial) {
+        long oldHigh = i64(s, at);
+        long oldLow = i64(s, at + 8);
+        setI64(s, at, high);
+        setI64(s, at + 8, low);
+        if (l4 < 0 || (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP && protocol != IPPROTO_ICMPV6)) {
+            return;
+        }
+        long field = l4 + Checksums.checksumField(protocol);
+        int c = u16(s, field);
+        if (partial) {
+            c = Checksums.partialUpdate64(Checksums.partialUpdate64(c, oldHigh, high), oldLow, low);
+        } else if (protocol == IPPROTO_UDP) {
+            c = Checksums.udpUpdate64(Checksums.udpUpdate64(c, oldHigh, high), oldLow, low);
+        } else {
+            c = Checksums.update64(Checksums.update64(c, oldHigh, high), oldLow, low);
+        }
+        setU16(s, field, c);
+    }
+
+    /** Rewrites the TCP/UDP source port, or the echo identifier of an ICMP(v6) echo. */
+    public static void sourcePort(MemorySegment s, long l4, int protocol, int port, boolean partial) {
+        l4Word(s, l4, protocol, protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6
+                ? IcmpView.IDENTIFIER_OFFSET : TcpView.SRC_PORT_OFFSET, port, partial);
+    }
+
+    /** Rewrites the TCP/UDP destination port (ICMP echo has only one id: use {@link #sourcePort}). */
+    public static void destinationPort(MemorySegment s, long l4, int protocol, int port, boolean partial) {
+        if (protocol == IPPROTO_TCP || protocol == IPPROTO_UDP) {
+            l4Word(s, l4, protocol, TcpView.DST_PORT_OFFSET, port, partial);
+        }
+    }
+
+    private static void l4Word(MemorySegment s, long l4, int protocol, int wordOffset, int value, boolean partial) {
+        int checksumField = Checksums.checksumField(protocol);
+        if (l4 < 0 || checksumField < 0) {
+            return;
+        }
+        int old = u16(s, l4 + wordOffset);
+        setU16(s, l4 + wordOffset, value);
+        if (partial) {
+            return; // the port is in the bytes the NIC or kernel will sum later
+        }
+        long field = l4 + checksumField;
+        int checksum = u16(s, field);
+        setU16(s, field, protocol == IPPROTO_UDP ? Checksums.udpUpdate16(checksum, old, value)
+                : Checksums.update16(checksum, old, value));
+    }
+}
