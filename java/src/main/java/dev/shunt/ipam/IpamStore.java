@@ -189,6 +189,10 @@ public final class IpamStore implements AutoCloseable {
 
     @Override
     public void close() {
+        // fcntl locks belong to the process: closing any descriptor of the lock file drops the lock
+        // that another instance in this JVM may hold at this moment. Close only while no instance on
+        // this directory is inside an operation.
+        jvmLock.lock();
         try {
             if (log != null) {
                 log.close();
@@ -196,6 +200,8 @@ public final class IpamStore implements AutoCloseable {
             lockFile.close();
         } catch (IOException e) {
             throw io("cannot close IPAM store " + dir, e);
+        } finally {
+            jvmLock.unlock();
         }
     }
 
