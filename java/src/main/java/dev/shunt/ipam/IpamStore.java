@@ -189,6 +189,10 @@ public final class IpamStore implements AutoCloseable {
 
     @Override
     public void close() {
+        // fcntl locks belong to the process: closing any descriptor of the lock file drops the lock
+        // that another instance in this JVM may hold at this moment. Close only while no instance on
+        // this directory is inside an operation.
+        jvmLock.lock();
         try {
             if (log != null) {
                 log.close();
@@ -196,6 +200,8 @@ public final class IpamStore implements AutoCloseable {
             lockFile.close();
         } catch (IOException e) {
             throw io("cannot close IPAM store " + dir, e);
+        } finally {
+            jvmLock.unlock();
         }
     }
 
@@ -217,7 +223,10 @@ public final class IpamStore implements AutoCloseable {
             Path logPath = logPath(dir, gen);
             if (Files.exists(logPath)) {
                 Replay replay = replayLog(logPath, gen, checked);
-                if (replay.tornBytes() > 0) {
+                if (replay.header() == -1) {
+                    notes.add(logPath.getFileName() + " holds only " + replay.tornBytes() + " bytes of an unfinished header (a crash"
+                            + " while the log was created, nothing was acknowledged in it); the next open rewrites it");
+                } else if (replay.tornBytes() > 0) {
                     notes.add(logPath.getFileName() + " ends with " + replay.tornBytes()
                             + " bytes of an unfinished record (a write cut by a crash, never acknowledged); the next open drops it");
                 }
@@ -340,6 +349,18 @@ public final class IpamStore implements AutoCloseable {
         Replay replay;
         try {
             replay = replayFrom(channel, 0, fresh);
+            if (replay.header() == -1) {
+                // Created but its header never completely written (a crash inside writeNewFile):
+                // nothing was ever appended to it. Write the header again.
+                channel.truncate(0);
+                ByteBuffer header = ByteBuffer.wrap(StoreRecord.line(new StoreRecord.Header(StoreRecord.LOG_MAGIC, gen)));
+                while (header.hasRemaining()) {
+                    channel.write(header, header.position());
+                }
+                channel.force(false);
+                fsyncs++;
+                replay = new Replay(gen, 0, channel.size(), 0);
+            }
             if (replay.header() != gen) {
                 throw new IpamException(IpamException.Code.STORE_CORRUPT, logPath + " has generation " + replay.header()
                         + " but its name says " + gen);
@@ -538,7 +559,7 @@ public final class IpamStore implements AutoCloseable {
     private static Replay replayLog(Path path, long gen, IpamState into) throws IOException {
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             Replay r = replayFrom(channel, 0, into);
-            if (r.header() != gen) {
+            if (r.header() != gen && r.header() != -1) {
                 throw new IpamException(IpamException.Code.STORE_CORRUPT, path + " has generation " + r.header()
                         + " but its name says " + gen);
             }
@@ -549,7 +570,8 @@ public final class IpamStore implements AutoCloseable {
     /**
      * Applies the log's lines from byte {@code from} (0 = from the header). A final line without
      * its newline, or a final line whose checksum fails, is a torn write: reported, not applied.
-     * A bad line anywhere else is corruption.
+     * A bad line anywhere else is corruption. A log that is nothing but a torn header (or empty) was
+     * cut while it was being created: header -1, every byte torn.
      */
     private static Replay replayFrom(FileChannel channel, long from, IpamState into) throws IOException {
         long size = channel.size();
@@ -597,9 +619,10 @@ public final class IpamStore implements AutoCloseable {
             validEnd = offset;
         }
         if (from == 0 && header == -1) {
-            if (size == 0 || validEnd == 0) {
-                throw new IpamException(IpamException.Code.STORE_CORRUPT, "log has no header (" + size + " bytes)");
+            if (validEnd == 0 && torn == size) {
+                return new Replay(-1, 0, 0, size);
             }
+            throw new IpamException(IpamException.Code.STORE_CORRUPT, "log has no header (" + size + " bytes)");
         }
         return new Replay(header, records, validEnd, torn);
     }

@@ -21,7 +21,8 @@
  * Every line is {@code TEXT<TAB>CRC} where CRC is the CRC-32C of TEXT's bytes in 8 hex digits,
  * then a newline. On open the state is loaded, its log replayed; a last log line that lacks its
  * newline or fails its checksum is a write cut short by a crash (never acknowledged) and is cut
- * off; any other bad line is corruption (CNI code 102) and nothing is changed. Logs of other
+ * off; a log that holds nothing but part of its header line (a crash while it was created) is
+ * rewritten with its header; any other bad line is corruption (CNI code 102) and nothing is changed. Logs of other
  * generations are left-overs of an interrupted compaction and are removed.
  */
 package dev.shunt.ipam;
