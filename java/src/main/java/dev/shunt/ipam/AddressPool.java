@@ -14,9 +14,10 @@ import java.util.Map;
  * <p>Never handed out: the first and the last address of the CIDR (IPv4 network and broadcast;
  * for IPv6 the subnet-router anycast address and, for symmetry and to keep every usable offset
  * within an unsigned 64-bit value, the last one) unless the pool is a /31, /32, /127 or /128, and
- * every configured reserved range. The next allocation starts after the last one handed out and
- * wraps around, as the CNI host-local plugin does, so an address released a moment ago is not
- * given to the next pod. IPv6 pools must be /64 or longer.
+ * every configured reserved range. The next allocation takes the first free address after the last
+ * one handed out, wrapping around at the end, as the CNI host-local plugin does: an address
+ * released a moment ago is reused only once the search comes round to it again (unless it lies
+ * right after the last handout). IPv6 pools must be /64 or longer.
  */
 final class AddressPool {
     private final Cidr cidr;

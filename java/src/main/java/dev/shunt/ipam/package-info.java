@@ -16,7 +16,7 @@
  *       {@code shunt-ipam-log v1 gen=G}, then {@code pool}, {@code alloc} and
  *       {@code release CIDR ADDRESS CONTAINER IFNAME} lines in the order they happened. Each
  *       change is appended and fdatasynced before the caller hears of it (one fdatasync per
- *       allocate, release, gc or pool definition; compaction adds four syncs once per 4096 records).</li>
+ *       allocate, release, gc or pool definition; compaction adds five syncs once per 4096 records).</li>
  * </ul>
  * Every line is {@code TEXT<TAB>CRC} where CRC is the CRC-32C of TEXT's bytes in 8 hex digits,
  * then a newline. On open the state is loaded, its log replayed; a last log line that lacks its
