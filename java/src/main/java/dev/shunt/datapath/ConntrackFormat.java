@@ -46,8 +46,8 @@ public final class ConntrackFormat {
     }
 
     /**
-     * Checks that {@code segment} holds a table of this layout whose clock unit is {@code clockUnit};
-     * returns the slice the table occupies. Throws {@link IllegalArgumentException} saying what
+     * Checks that {@code segment} is exactly a table of this layout whose clock unit is
+     * {@code clockUnit}; returns it. Throws {@link IllegalArgumentException} saying what
      * does not match.
      */
     static MemorySegment validate(MemorySegment segment, TimeUnit clockUnit) {
@@ -75,8 +75,8 @@ public final class ConntrackFormat {
         }
         expect(segment, H_INDEX_SLOTS, indexSlots(capacity), "index slots for capacity " + capacity);
         long bytes = bytesFor(capacity);
-        if (segment.byteSize() < bytes) {
-            throw refuse("its header says capacity " + capacity + ", which needs " + bytes + " bytes, but the segment has "
+        if (segment.byteSize() != bytes) {
+            throw refuse("its header says capacity " + capacity + ", a table of " + bytes + " bytes, but the segment has "
                     + segment.byteSize());
         }
         long unitNanos = segment.get(JAVA_LONG, H_CLOCK_UNIT_NANOS);
@@ -92,7 +92,7 @@ public final class ConntrackFormat {
             throw refuse("its state is inconsistent: highWater " + highWater + ", freeHead " + freeHead + ", live " + live
                     + ", clock hand " + hand + ", capacity " + capacity);
         }
-        return segment.asSlice(0, bytes);
+        return segment;
     }
 
     /**

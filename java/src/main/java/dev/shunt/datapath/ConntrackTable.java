@@ -123,9 +123,10 @@ public final class ConntrackTable {
 
     /**
      * Adopts the table in {@code segment} (e.g. a tmpfs file mapped by a restarted agent): its flows,
-     * counters and clock hand continue. Refuses, with the reason, a segment whose header does not
-     * describe this layout (magic, byte order, version, sizes, capacity against the segment size,
-     * clock unit against {@code timeouts}). Increments the header's generation.
+     * counters and clock hand continue. Refuses, with the reason, a segment that is not exactly a
+     * table of this layout (magic, byte order, version, sizes, capacity against the segment size,
+     * clock unit against {@code timeouts}). If the last owner died in the middle of an insert or
+     * free, rebuilds the index and free list from the entries first. Increments the generation.
      */
     public static ConntrackTable wrap(MemorySegment segment, ConntrackTimeouts timeouts) {
         MemorySegment table = ConntrackFormat.validate(segment, timeouts.unit());
