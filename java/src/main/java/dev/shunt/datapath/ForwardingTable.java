@@ -21,7 +21,9 @@ public final class ForwardingTable {
     public static final int NO_PORT = -1;
 
     private final int hostPort;
+    private final long hostMac;
     private final int overlayPort;
+    private final long[] remoteMacs;
     private final int nodeCidrPrefixLength;
     private final int remoteMask;
     private final IntMap podPorts;
@@ -30,7 +32,14 @@ public final class ForwardingTable {
 
     private ForwardingTable(Builder b) {
         this.hostPort = b.hostPort;
+        this.hostMac = b.hostMac;
         this.overlayPort = b.overlayPort;
+        int maxNode = -1;
+        for (int node : b.remoteCidrs.values()) {
+            maxNode = Math.max(maxNode, node);
+        }
+        this.remoteMacs = new long[maxNode + 1];
+        b.remoteMacs.forEach((node, mac) -> remoteMacs[node] = mac);
         this.nodeCidrPrefixLength = b.nodeCidrPrefixLength;
         this.remoteMask = mask(b.nodeCidrPrefixLength);
         this.podPorts = new IntMap(b.pods.size());
@@ -87,6 +96,30 @@ public final class ForwardingTable {
         return hostPort;
     }
 
+    /** The MAC of the host stack's end of the host port: the destination of frames for the host. */
+    public long hostMac() {
+        return hostMac;
+    }
+
+    /**
+     * The destination MAC for a frame to another node's pod on the overlay: that node's VTEP MAC,
+     * which the kernel VXLAN device maps to the node's underlay address through its FDB.
+     */
+    public long remoteNodeMac(int node) {
+        return node >= 0 && node < remoteMacs.length ? remoteMacs[node] : 0;
+    }
+
+    /** The destination MAC for a frame leaving by {@code port} towards {@code ip}. */
+    public long nextHopMac(int port, int ip) {
+        if (port == hostPort) {
+            return hostMac;
+        }
+        if (port == overlayPort && podPort(ip) == NO_PORT) {
+            return remoteNodeMac(remoteNode(ip));
+        }
+        return podMac(ip);
+    }
+
     public int overlayPort() {
         return overlayPort;
     }
@@ -102,7 +135,9 @@ public final class ForwardingTable {
     /** Collects a snapshot's contents; not used by the fast path. */
     public static final class Builder {
         private final int hostPort;
+        private long hostMac;
         private int overlayPort = NO_PORT;
+        private final Map<Integer, Long> remoteMacs = new java.util.HashMap<>();
         private int nodeCidrPrefixLength = 24;
         private final Map<Integer, long[]> pods = new java.util.LinkedHashMap<>();
         private final Map<Integer, Integer> remoteCidrs = new java.util.LinkedHashMap<>();
@@ -128,6 +163,17 @@ public final class ForwardingTable {
         /** Another node's pod CIDR (its network address) and that node's index. */
         public Builder remoteNode(int cidrNetwork, int node) {
             remoteCidrs.put(cidrNetwork & mask(nodeCidrPrefixLength), node);
+            return this;
+        }
+
+        /** As {@link #remoteNode(int, int)}, with the node's VTEP MAC. */
+        public Builder remoteNode(int cidrNetwork, int node, long vtepMac) {
+            remoteMacs.put(node, vtepMac);
+            return remoteNode(cidrNetwork, node);
+        }
+
+        public Builder hostMac(long mac) {
+            this.hostMac = mac;
             return this;
         }
 

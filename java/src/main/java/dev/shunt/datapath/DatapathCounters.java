@@ -1,0 +1,76 @@
+package dev.shunt.datapath;
+
+import dev.shunt.packet.DropReason;
+
+/**
+ * What the pipeline did with every frame it received: each ends in exactly one outcome, so
+ * {@code received == forwarded + answered + parseDrops + pipelineDrops} always holds. Written by
+ * the poll thread only (plain increments); readers (stats, tests) may see values a few packets old.
+ */
+public final class DatapathCounters {
+    long received;
+    long forwarded;
+    long answered;
+    final long[] parseDrops = new long[DropReason.COUNT];
+    final long[] pipelineDrops = new long[PipelineDrop.COUNT];
+    /** Not outcomes: things that happened along the way. */
+    long natTranslations;
+    long newFlows;
+    long serviceRejects;
+    long icmpErrorsTranslated;
+
+    public long received() {
+        return received;
+    }
+
+    /** Sent on, possibly rewritten. */
+    public long forwarded() {
+        return forwarded;
+    }
+
+    /** Answered by Shunt itself instead of forwarded (ARP, echo replies, rejects, ICMP errors). */
+    public long answered() {
+        return answered;
+    }
+
+    public long parseDrops(DropReason reason) {
+        return parseDrops[reason.ordinal()];
+    }
+
+    public long pipelineDrops(PipelineDrop reason) {
+        return pipelineDrops[reason.ordinal()];
+    }
+
+    public long dropped() {
+        long total = 0;
+        for (long d : parseDrops) {
+            total += d;
+        }
+        for (long d : pipelineDrops) {
+            total += d;
+        }
+        return total;
+    }
+
+    public long natTranslations() {
+        return natTranslations;
+    }
+
+    public long newFlows() {
+        return newFlows;
+    }
+
+    /** New flows to a Service port without endpoints, refused with a TCP reset or ICMP port unreachable. */
+    public long serviceRejects() {
+        return serviceRejects;
+    }
+
+    public long icmpErrorsTranslated() {
+        return icmpErrorsTranslated;
+    }
+
+    @Override
+    public String toString() {
+        return "received " + received + ", forwarded " + forwarded + ", answered " + answered + ", dropped " + dropped();
+    }
+}

@@ -1,0 +1,509 @@
+package dev.shunt.datapath;
+
+import dev.shunt.packet.ArpView;
+import dev.shunt.packet.Checksums;
+import dev.shunt.packet.DropReason;
+import dev.shunt.packet.EthernetView;
+import dev.shunt.packet.IcmpView;
+import dev.shunt.packet.Ipv4View;
+import dev.shunt.packet.NatRewrites;
+import dev.shunt.packet.NetworkOrder;
+import dev.shunt.packet.PacketMeta;
+import dev.shunt.packet.PacketParser;
+import dev.shunt.port.Port;
+import dev.shunt.port.RxBatch;
+import dev.shunt.service.Hashing;
+import dev.shunt.service.ServiceTable;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+import static dev.shunt.datapath.ConntrackTable.ORIGINAL;
+import static dev.shunt.datapath.ConntrackTable.REPLY;
+import static dev.shunt.packet.PacketDescriptor.ETHERTYPE_ARP;
+import static dev.shunt.packet.PacketDescriptor.ETHERTYPE_IPV4;
+import static dev.shunt.packet.PacketDescriptor.ETHERTYPE_IPV6;
+import static dev.shunt.packet.PacketDescriptor.IPPROTO_ICMP;
+import static dev.shunt.packet.PacketDescriptor.IPPROTO_TCP;
+import static dev.shunt.packet.PacketDescriptor.IPPROTO_UDP;
+
+/**
+ * The fast path: every frame of every port goes parse → conntrack → (for a new flow) classify →
+ * pick a backend → NAT → TTL → transmit, or is answered, or is dropped with a counted reason.
+ *
+ * <p>Classification of a new IPv4 flow: a NodePort (frames from the host port only), a ClusterIP
+ * port, another port of a ClusterIP (refused), a local pod, another node's pod (overlay), anything
+ * else (the host). Only Service flows are tracked: pod-to-pod traffic is routed without NAT, as the
+ * Kubernetes network model requires. A pod reaching itself through its Service ("hairpin") is
+ * source-NATed to the Service VIP, or its own kernel would drop a packet from its own address.
+ *
+ * <p>Threading: one poll thread calls {@link #process}. The control plane swaps
+ * {@link ForwardingTable}, {@link ServiceTable} and the port array as immutable snapshots through
+ * volatile fields; the pipeline reads each once per batch and never locks. Nothing here allocates
+ * per packet.
+ */
+public final class Pipeline {
+    private static final long NANOS_PER_SECOND = 1_000_000_000L;
+    private static final int EXPIRY_BUDGET = 64;
+
+    private final ConntrackTable conntrack;
+    private final AffinityTable affinity;
+    private final long flowSeed;
+    private final PacketParser parser = new PacketParser(PacketParser.VERIFY_IPV4_CHECKSUM);
+    private final PacketMeta meta = new PacketMeta();
+    private final Responder responder = new Responder();
+    private final EthernetView eth = new EthernetView();
+    private final Ipv4View ip = new Ipv4View();
+    private final Ipv4View inner = new Ipv4View();
+    private final DatapathCounters counters = new DatapathCounters();
+
+    private volatile Port[] ports = new Port[0];
+    private volatile ForwardingTable forwarding;
+    private volatile ServiceTable services = ServiceTable.empty();
+
+    // Per batch: the snapshots in use and the ports that have frames to flush.
+    private Port[] batchPorts;
+    private ForwardingTable fwd;
+    private ServiceTable svc;
+    private boolean[] dirty = new boolean[0];
+    private int[] dirtyList = new int[0];
+    private int dirtyCount;
+
+    public Pipeline(ConntrackTable conntrack, AffinityTable affinity, ForwardingTable forwarding, long flowSeed) {
+        this.conntrack = conntrack;
+        this.affinity = affinity;
+        this.forwarding = forwarding;
+        this.flowSeed = flowSeed;
+    }
+
+    /** Attaches a port (control plane; copy-on-write). Its id must be unique and small. */
+    public synchronized void attach(Port port) {
+        Port[] current = ports;
+        Port[] next = Arrays.copyOf(current, Math.max(current.length, port.id() + 1));
+        if (next[port.id()] != null) {
+            throw new IllegalArgumentException("port id " + port.id() + " is taken by " + next[port.id()].name());
+        }
+        next[port.id()] = port;
+        ports = next;
+    }
+
+    /** Detaches a port (control plane); frames routed to it afterwards are dropped as NO_PORT. */
+    public synchronized void detach(int portId) {
+        Port[] next = ports.clone();
+        if (portId < next.length) {
+            next[portId] = null;
+        }
+        ports = next;
+    }
+
+    public void setForwarding(ForwardingTable table) {
+        forwarding = table;
+    }
+
+    public void setServices(ServiceTable table) {
+        services = table;
+    }
+
+    public ServiceTable services() {
+        return services;
+    }
+
+    public ConntrackTable conntrack() {
+        return conntrack;
+    }
+
+    public DatapathCounters counters() {
+        return counters;
+    }
+
+    /**
+     * Runs every frame of {@code batch}, received on {@code in}, through the pipeline, flushes the
+     * ports it transmitted on, and expires a few flows. {@code now} is the batch's time in
+     * nanoseconds (System.nanoTime()). Returns the number of frames processed.
+     */
+    public int process(Port in, RxBatch batch, long now) {
+        beginBatch();
+        MemorySegment segment = batch.segment();
+        int inPort = in.id();
+        for (int i = 0; i < batch.count(); i++) {
+            processFrame(inPort, segment, batch.offset(i), batch.length(i), now);
+        }
+        endBatch();
+        conntrack.expire(now, EXPIRY_BUDGET);
+        return batch.count();
+    }
+
+    /** Receives one batch from {@code in}, processes it and gives the frames back: one poll. */
+    public int poll(Port in, RxBatch batch, long now) {
+        int n = in.receive(batch);
+        if (n > 0) {
+            process(in, batch, now);
+        }
+        in.release(batch);
+        return n;
+    }
+
+    private void beginBatch() {
+        batchPorts = ports;
+        fwd = forwarding;
+        svc = services;
+        if (dirty.length < batchPorts.length) {
+            dirty = new boolean[batchPorts.length]; // only when a port was attached: control-plane rate
+            dirtyList = new int[batchPorts.length];
+        }
+    }
+
+    private void endBatch() {
+        for (int i = 0; i < dirtyCount; i++) {
+            int id = dirtyList[i];
+            dirty[id] = false;
+            Port p = batchPorts[id];
+            if (p != null) {
+                p.flush();
+            }
+        }
+        dirtyCount = 0;
+    }
+
+    void processFrame(int inPort, MemorySegment s, long off, int len, long now) {
+        counters.received++;
+        DropReason parsed = parser.parse(s, off, len, meta);
+        if (parsed != DropReason.OK) {
+            counters.parseDrops[parsed.ordinal()]++;
+            return;
+        }
+        switch (meta.etherType()) {
+            case ETHERTYPE_IPV4 -> ipv4(inPort, s, off, len, now);
+            case ETHERTYPE_ARP -> arp(inPort, s, off, len);
+            case ETHERTYPE_IPV6 -> drop(PipelineDrop.IPV6_NOT_FORWARDED);
+            default -> drop(PipelineDrop.OTHER_ETHERTYPE);
+        }
+    }
+
+    private void arp(int inPort, MemorySegment s, long off, int len) {
+        int sender = meta.src4();
+        int target = meta.dst4();
+        // Probes (sender 0.0.0.0) and gratuitous ARPs (sender == target) must not be answered, or
+        // the pod would believe its own address is taken.
+        if (meta.arpOperation() != ArpView.OP_REQUEST || sender == 0 || sender == target) {
+            drop(PipelineDrop.ARP_IGNORED);
+            return;
+        }
+        responder.arpReplyInPlace(s, off, meta);
+        answer(inPort, s, off, len);
+    }
+
+    private void ipv4(int inPort, MemorySegment s, long off, int len, long now) {
+        int src = meta.src4();
+        int dst = meta.dst4();
+        int proto = meta.l4Protocol();
+        if (isPodPort(inPort) && fwd.podPort(src) != inPort) {
+            drop(PipelineDrop.POD_SOURCE_MISMATCH);
+            return;
+        }
+        if ((dst >>> 28) == 0xe || dst == -1) {
+            drop(PipelineDrop.NOT_UNICAST);
+            return;
+        }
+        boolean echoRequest = proto == IPPROTO_ICMP && meta.hasL4() && meta.icmpType() == IcmpView.ECHO_REQUEST;
+        if (dst == ForwardingTable.GATEWAY_IP) {
+            if (echoRequest) {
+                responder.echoReplyInPlace(s, off, meta);
+                answer(inPort, s, off, len);
+            } else {
+                drop(PipelineDrop.GATEWAY_NOT_PING);
+            }
+            return;
+        }
+        if (proto == IPPROTO_ICMP && meta.hasL4() && IcmpView.isError(meta.icmpType())) {
+            icmpError(inPort, s, off, len, now);
+            return;
+        }
+        boolean ports = (proto == IPPROTO_TCP || proto == IPPROTO_UDP) && meta.hasL4();
+        int sport = ports ? meta.srcPort() : 0;
+        int dport = ports ? meta.dstPort() : 0;
+        if (ports) {
+            int h = conntrack.lookup(src, dst, sport, dport, proto, now);
+            if (h >= 0) {
+                if (!ttlOk(inPort, s, off)) {
+                    return;
+                }
+                conntrack.update(h, meta.tcpFlags(), ConntrackTable.direction(h), len, now);
+                translate(s, h, src, dst, sport, dport, proto);
+                forward(inPort, s, off, len, conntrack.natDstIp(h), true);
+                return;
+            }
+        }
+        ServiceTable services = svc;
+        // NodePorts apply to what the host hands over for its own addresses, never to pod traffic.
+        boolean nodePortCandidate = ports && inPort == fwd.hostPort() && fwd.podPort(dst) == ForwardingTable.NO_PORT
+                && fwd.remoteNode(dst) < 0;
+        if (services.isServiceIp(dst) || nodePortCandidate) {
+            int entry = -1;
+            boolean external = false;
+            if (nodePortCandidate) {
+                entry = services.findNodePort(proto, dport);
+                external = entry >= 0;
+            }
+            if (entry < 0 && ports) {
+                entry = services.findClusterIp(dst, proto, dport);
+            }
+            if (entry >= 0) {
+                newServiceFlow(inPort, s, off, len, now, services, entry, external, src, dst, sport, dport, proto);
+                return;
+            }
+            if (services.isServiceIp(dst)) {
+                if (meta.isFragment() && meta.fragmentOffset() > 0) {
+                    drop(PipelineDrop.FRAGMENT_TO_SERVICE);
+                } else if (echoRequest) {
+                    // kube-proxy's iptables mode cannot answer a ping to a ClusterIP; Shunt can.
+                    responder.echoReplyInPlace(s, off, meta);
+                    answer(inPort, s, off, len);
+                } else {
+                    refuse(inPort, s, off, dst, dport, proto);
+                }
+                return;
+            }
+        }
+        if (!ttlOk(inPort, s, off)) {
+            return;
+        }
+        forward(inPort, s, off, len, dst, false);
+    }
+
+    private void newServiceFlow(int inPort, MemorySegment s, long off, int len, long now, ServiceTable services, int entry,
+                                boolean external, int src, int dst, int sport, int dport, int proto) {
+        if (meta.isFragment() && meta.fragmentOffset() > 0) {
+            drop(PipelineDrop.FRAGMENT_TO_SERVICE);
+            return;
+        }
+        int affinitySeconds = services.affinitySeconds(entry);
+        int backend = -1;
+        if (affinitySeconds > 0) {
+            long remembered = affinity.lookup(src, services.vip(entry), proto, services.port(entry), now,
+                    affinitySeconds * NANOS_PER_SECOND);
+            if (remembered >= 0) {
+                backend = services.candidate(entry, (int) (remembered >>> 16), (int) (remembered & 0xffff), external);
+            }
+        }
+        if (backend < 0) {
+            // With affinity, hash the client address alone so a client lands on one backend.
+            long hash = affinitySeconds > 0
+                    ? Hashing.flow(src, services.vip(entry), 0, services.port(entry), proto, flowSeed)
+                    : Hashing.flow(src, dst, sport, dport, proto, flowSeed);
+            backend = external ? services.pickExternal(entry, hash) : services.pickCluster(entry, hash);
+        }
+        if (backend < 0) {
+            counters.serviceRejects++;
+            refuse(inPort, s, off, dst, dport, proto);
+            return;
+        }
+        if (!ttlOk(inPort, s, off)) {
+            return;
+        }
+        int backendIp = services.backendIp(entry, backend);
+        int backendPort = services.backendPort(entry, backend);
+        boolean hairpin = backendIp == src;
+        int replyDst = hairpin ? dst : src;
+        int flags = ConntrackDescriptor.FLAG_DNAT | (hairpin ? ConntrackDescriptor.FLAG_SNAT : 0);
+        int h = conntrack.insert(src, dst, sport, dport, proto, backendIp, replyDst, backendPort, sport, flags,
+                services.servicePortId(entry), -1, now);
+        if (h == ConntrackTable.CLASH) {
+            drop(PipelineDrop.CONNTRACK_CLASH);
+            return;
+        }
+        if (h < 0) {
+            drop(PipelineDrop.CONNTRACK_FULL);
+            return;
+        }
+        counters.newFlows++;
+        if (affinitySeconds > 0) {
+            affinity.remember(src, services.vip(entry), proto, services.port(entry), backendIp, backendPort, now);
+        }
+        conntrack.update(h, meta.tcpFlags(), ORIGINAL, len, now);
+        translate(s, h, src, dst, sport, dport, proto);
+        forward(inPort, s, off, len, backendIp, true);
+    }
+
+    /** Rewrites addresses and ports to what the flow's {@code handle} says packets of its direction carry. */
+    private void translate(MemorySegment s, int h, int src, int dst, int sport, int dport, int proto) {
+        long l3 = meta.l3Offset();
+        long l4 = meta.l4Offset();
+        int newSrc = conntrack.natSrcIp(h);
+        int newDst = conntrack.natDstIp(h);
+        int newSport = conntrack.natSrcPort(h);
+        int newDport = conntrack.natDstPort(h);
+        if (newSrc != src) {
+            NatRewrites.ipv4Source(s, l3, l4, proto, newSrc, false);
+        }
+        if (newDst != dst) {
+            NatRewrites.ipv4Destination(s, l3, l4, proto, newDst, false);
+        }
+        if (newSport != sport) {
+            NatRewrites.sourcePort(s, l4, proto, newSport, false);
+        }
+        if (newDport != dport) {
+            NatRewrites.destinationPort(s, l4, proto, newDport, false);
+        }
+        counters.natTranslations++;
+    }
+
+    /**
+     * An ICMP error (unreachable, time exceeded, ...) about a tracked flow is translated like the
+     * flow's own packets: the outer addresses, and the quoted header inside, so the client sees
+     * an error about the packet it sent to the VIP. Errors about untracked packets are routed as
+     * they are.
+     */
+    private void icmpError(int inPort, MemorySegment s, long off, int len, long now) {
+        if (!ttlOk(inPort, s, off)) {
+            return;
+        }
+        int innerProto = meta.innerProtocol();
+        if (!meta.hasInner() || meta.innerIpVersion() != 4 || meta.innerL4Offset() < 0
+                || (innerProto != IPPROTO_TCP && innerProto != IPPROTO_UDP)) {
+            forward(inPort, s, off, len, meta.dst4(), false);
+            return;
+        }
+        // The quoted packet went the other way: look its reversed tuple up.
+        int h = conntrack.lookup(meta.innerDst4(), meta.innerSrc4(), meta.innerDstPort(), meta.innerSrcPort(), innerProto, now);
+        if (h < 0) {
+            forward(inPort, s, off, len, meta.dst4(), false);
+            return;
+        }
+        boolean reply = ConntrackTable.direction(h) == REPLY;
+        // The quoted packet as its sender should see it: the original tuple for an error going back
+        // to the client, the reply tuple for one going to the backend.
+        int qSrc = reply ? conntrack.origSrcIp(h) : conntrack.replySrcIp(h);
+        int qDst = reply ? conntrack.origDstIp(h) : conntrack.replyDstIp(h);
+        int qSport = reply ? conntrack.origSrcPort(h) : conntrack.replySrcPort(h);
+        int qDport = reply ? conntrack.origDstPort(h) : conntrack.replyDstPort(h);
+        rewriteQuoted(s, innerProto, qSrc, qDst, qSport, qDport);
+        long l3 = meta.l3Offset();
+        long l4 = meta.l4Offset();
+        int outerSrc = meta.src4();
+        // The outer source is translated only when the error comes from the NATed host itself.
+        if (outerSrc == meta.innerDst4() && outerSrc != qDst) {
+            NatRewrites.ipv4Source(s, l3, l4, IPPROTO_ICMP, qDst, false);
+        }
+        int outerDst = qSrc;
+        if (meta.dst4() != outerDst) {
+            NatRewrites.ipv4Destination(s, l3, l4, IPPROTO_ICMP, outerDst, false);
+        }
+        int icmpLength = (int) (meta.l3End() - l4);
+        NetworkOrder.setU16(s, l4 + IcmpView.CHECKSUM_OFFSET, Checksums.icmpChecksum(s, l4, icmpLength));
+        counters.icmpErrorsTranslated++;
+        forward(inPort, s, off, len, outerDst, true);
+    }
+
+    private void rewriteQuoted(MemorySegment s, int proto, int src, int dst, int sport, int dport) {
+        long q3 = meta.innerL3Offset();
+        long q4 = meta.innerL4Offset();
+        inner.wrap(s, q3);
+        int oldSrc = inner.source();
+        int oldDst = inner.destination();
+        int oldSport = NetworkOrder.u16(s, q4);
+        int oldDport = NetworkOrder.u16(s, q4 + 2);
+        inner.source(src);
+        inner.destination(dst);
+        inner.updateChecksum();
+        NetworkOrder.setU16(s, q4, sport);
+        NetworkOrder.setU16(s, q4 + 2, dport);
+        // The quoted L4 checksum is fixed when the quote holds it (UDP: always, TCP: rarely).
+        int field = proto == IPPROTO_UDP ? 6 : 16;
+        if (q4 + field + 2 <= meta.l3End()) {
+            int c = NetworkOrder.u16(s, q4 + field);
+            if (proto == IPPROTO_UDP) {
+                c = Checksums.udpUpdate32(c, oldSrc, src);
+                c = Checksums.udpUpdate32(c, oldDst, dst);
+                c = Checksums.udpUpdate16(c, oldSport, sport);
+                c = Checksums.udpUpdate16(c, oldDport, dport);
+            } else {
+                c = Checksums.update32(c, oldSrc, src);
+                c = Checksums.update32(c, oldDst, dst);
+                c = Checksums.update16(c, oldSport, sport);
+                c = Checksums.update16(c, oldDport, dport);
+            }
+            NetworkOrder.setU16(s, q4 + field, c);
+        }
+    }
+
+    /** Refuses a flow to a Service address at once: TCP reset, or ICMP port unreachable. */
+    private void refuse(int inPort, MemorySegment s, long off, int vip, int vport, int proto) {
+        int length = proto == IPPROTO_TCP
+                ? responder.tcpReset(s, off, meta, vip, vport)
+                : responder.icmpError(s, off, meta, IcmpView.DEST_UNREACHABLE,
+                        proto == IPPROTO_UDP ? IcmpView.CODE_PORT_UNREACHABLE : 2 /* protocol unreachable */, vip);
+        if (length == 0) {
+            drop(PipelineDrop.REFUSED_SILENTLY);
+            return;
+        }
+        answer(inPort, responder.scratch(), 0, length);
+    }
+
+    /** False (and the frame answered with time-exceeded, or dropped) when its TTL would reach 0. */
+    private boolean ttlOk(int inPort, MemorySegment s, long off) {
+        if (meta.ttl() > 1) {
+            return true;
+        }
+        int length = responder.icmpError(s, off, meta, IcmpView.TIME_EXCEEDED, 0, ForwardingTable.GATEWAY_IP);
+        if (length > 0) {
+            send(inPort, responder.scratch(), 0, length, false); // the frame's outcome is the drop below
+        }
+        drop(PipelineDrop.TTL_EXCEEDED);
+        return false;
+    }
+
+    private void forward(int inPort, MemorySegment s, long off, int len, int dst, boolean natted) {
+        ForwardingTable table = fwd;
+        int out = table.route(dst);
+        if (out == inPort && !natted) {
+            drop(PipelineDrop.LOOP);
+            return;
+        }
+        ip.wrap(s, meta.l3Offset());
+        ip.decrementTtl();
+        eth.wrap(s, off);
+        eth.source(ForwardingTable.GATEWAY_MAC);
+        eth.destination(table.nextHopMac(out, dst));
+        if (send(out, s, off, len, true)) {
+            counters.forwarded++;
+        }
+    }
+
+    private void answer(int inPort, MemorySegment s, long off, int len) {
+        if (send(inPort, s, off, len, true)) {
+            counters.answered++;
+        }
+    }
+
+    /** Queues the frame on port {@code out}; counts a NO_PORT / TX_FULL drop if {@code isOutcome}. */
+    private boolean send(int out, MemorySegment s, long off, int len, boolean isOutcome) {
+        Port[] all = batchPorts;
+        Port p = out >= 0 && out < all.length ? all[out] : null;
+        if (p == null) {
+            if (isOutcome) {
+                drop(PipelineDrop.NO_PORT);
+            }
+            return false;
+        }
+        if (!p.transmit(s, off, len)) {
+            if (isOutcome) {
+                drop(PipelineDrop.TX_FULL);
+            }
+            return false;
+        }
+        if (!dirty[out]) {
+            dirty[out] = true;
+            dirtyList[dirtyCount++] = out;
+        }
+        return true;
+    }
+
+    private void drop(PipelineDrop reason) {
+        counters.pipelineDrops[reason.ordinal()]++;
+    }
+
+    private boolean isPodPort(int port) {
+        return port != fwd.hostPort() && port != fwd.overlayPort();
+    }
+}
