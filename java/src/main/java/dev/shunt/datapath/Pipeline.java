@@ -235,10 +235,12 @@ public final class Pipeline {
             }
         }
         ServiceTable services = svc;
-        // NodePorts apply to what the host hands over for its own addresses, never to pod traffic.
-        boolean nodePortCandidate = ports && inPort == fwd.hostPort() && fwd.podPort(dst) == ForwardingTable.NO_PORT
-                && fwd.remoteNode(dst) < 0;
-        if (services.isServiceIp(dst) || nodePortCandidate) {
+        // NodePorts apply to what the host hands over for its own addresses, never to pod traffic
+        // nor to a ClusterIP (kube-proxy matches node ports on local addresses only).
+        boolean serviceIp = services.isServiceIp(dst);
+        boolean nodePortCandidate = ports && !serviceIp && inPort == fwd.hostPort()
+                && fwd.podPort(dst) == ForwardingTable.NO_PORT && fwd.remoteNode(dst) < 0;
+        if (serviceIp || nodePortCandidate) {
             int entry = -1;
             boolean external = false;
             if (nodePortCandidate) {
@@ -252,7 +254,7 @@ public final class Pipeline {
                 newServiceFlow(inPort, s, off, len, now, services, entry, external, src, dst, sport, dport, proto);
                 return;
             }
-            if (services.isServiceIp(dst)) {
+            if (serviceIp) {
                 if (meta.isFragment() && meta.fragmentOffset() > 0) {
                     drop(PipelineDrop.FRAGMENT_TO_SERVICE);
                 } else if (echoRequest) {
