@@ -45,6 +45,9 @@ import static dev.shunt.packet.PacketDescriptor.IPPROTO_UDP;
 public final class Pipeline {
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
     private static final int EXPIRY_BUDGET = 64;
+    /** Source ports tried when a new flow's reply tuple clashes with a live flow's. */
+    private static final int CLASH_RETRIES = 8;
+    private static final int EPHEMERAL_LOW = 1024;
 
     private final ConntrackTable conntrack;
     private final AffinityTable affinity;
@@ -310,6 +313,15 @@ public final class Pipeline {
         int flags = ConntrackDescriptor.FLAG_DNAT | (hairpin ? ConntrackDescriptor.FLAG_SNAT : 0);
         int h = conntrack.insert(src, dst, sport, dport, proto, backendIp, replyDst, backendPort, sport, flags,
                 services.servicePortId(entry), -1, now);
+        // The reply tuple can belong to another flow: the client used the same source port for
+        // another Service with the same backend (Linux reuses ephemeral ports across
+        // destinations). Remap the source port, as the kernel's NAT does on a clash.
+        for (int attempt = 1; h == ConntrackTable.CLASH && attempt <= CLASH_RETRIES; attempt++) {
+            int port = EPHEMERAL_LOW + (int) Long.remainderUnsigned(
+                    Hashing.flow(src, dst, sport, dport, proto, flowSeed + attempt), 65536 - EPHEMERAL_LOW);
+            h = conntrack.insert(src, dst, sport, dport, proto, backendIp, replyDst, backendPort, port,
+                    flags | ConntrackDescriptor.FLAG_SNAT, services.servicePortId(entry), -1, now);
+        }
         if (h == ConntrackTable.CLASH) {
             drop(PipelineDrop.CONNTRACK_CLASH);
             return;

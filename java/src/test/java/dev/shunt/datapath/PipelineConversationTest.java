@@ -260,6 +260,29 @@ class PipelineConversationTest {
     }
 
     @Test
+    void oneSourcePortToTwoServicesOnTheSameBackendGetsItsSourcePortRemapped() {
+        // Linux reuses an ephemeral port for connections to different destinations; after DNAT two
+        // such connections to Services sharing a backend would have the same reply tuple.
+        int sport = 45500;
+        while (toBackend(CLIENT, WEB, -1, sport, SYN, 1, 0, NONE) != B1) {
+            sport++;
+        }
+        Out o = rig.one(CLIENT, podTcp(CLIENT, SELF, sport, 80, SYN, 1, 0, NONE));
+        assertThat(o.port()).isEqualTo(B1);
+        int remapped = ports(verify(o.frame(), GW, mac(B1), POD_IP[CLIENT], POD_IP[B1], 63))[0];
+        assertThat(remapped).isNotEqualTo(sport);
+        assertThat(hex(o.frame())).isEqualTo(hex(tcp(GW, mac(B1), POD_IP[CLIENT], POD_IP[B1], remapped, 8080, SYN, 1, 0, NONE, 63)));
+        // Each backend reply goes back to its own connection.
+        byte[] out = rig.expect(B1, podTcp(B1, POD_IP[CLIENT], 8080, remapped, SYN | ACK, 70, 2, NONE), CLIENT,
+                tcp(GW, mac(CLIENT), SELF, POD_IP[CLIENT], 80, sport, SYN | ACK, 70, 2, NONE, 63));
+        verify(out, GW, mac(CLIENT), SELF, POD_IP[CLIENT], 63);
+        toClient(B1, CLIENT, WEB, sport, SYN | ACK, 90, 2, NONE);
+        rig.expect(CLIENT, podTcp(CLIENT, SELF, sport, 80, ACK, 2, 71, NONE), B1,
+                tcp(GW, mac(B1), POD_IP[CLIENT], POD_IP[B1], remapped, 8080, ACK, 2, 71, NONE, 63));
+        assertThat(drops(PipelineDrop.CONNTRACK_CLASH)).isZero();
+    }
+
+    @Test
     void terminatingEndpointKeepsItsFlowsButTakesNoNewOnes() {
         // Find a flow that lands on B2 while B1 and B2 are both ready.
         rig.pipeline.setServices(ServiceTable.build(services(ready(B1, B2)), "n1"));
