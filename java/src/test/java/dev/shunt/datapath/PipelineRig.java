@@ -56,17 +56,21 @@ final class PipelineRig {
     long now = 1_000_000_000L;
 
     PipelineRig() {
-        ForwardingTable.Builder fwd = ForwardingTable.builder(HOST).hostMac(HOST_MAC);
-        for (int p = CLIENT; p <= CLIENT2; p++) {
-            fwd.pod(ip(POD_IP[p]), p, mac(p));
-        }
-        pipeline = new Pipeline(conntrack, new AffinityTable(1024), fwd.build(), 7);
+        pipeline = new Pipeline(conntrack, new AffinityTable(1024), forwarding(), 7);
         String[] names = {"host", "client", "b1", "b2", "b3", "client2"};
         for (int p = 0; p < ports.length; p++) {
             ports[p] = new InMemoryPort(p, names[p]);
             pipeline.attach(ports[p]);
         }
         pipeline.setServices(ServiceTable.build(services(ready(B1, B2, B3)), "n1"));
+    }
+
+    static ForwardingTable forwarding() {
+        ForwardingTable.Builder fwd = ForwardingTable.builder(HOST).hostMac(HOST_MAC);
+        for (int p = CLIENT; p <= CLIENT2; p++) {
+            fwd.pod(ip(POD_IP[p]), p, mac(p));
+        }
+        return fwd.build();
     }
 
     static List<Service> services(List<Endpoint> webEndpoints) {
