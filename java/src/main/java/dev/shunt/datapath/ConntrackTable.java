@@ -40,7 +40,9 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * time from a clock hand and {@link #lookup} treats an expired flow as a miss and frees it.
  * A flow touched at {@code now} (inserted, updated) is never expired nor evicted by an operation at
  * the same {@code now}, so handles taken while processing one batch (one {@code now}) stay valid for
- * that batch unless the caller removes or purges them.
+ * that batch unless the caller removes or purges them. A handle names an entry, not a flow: once
+ * its flow is gone the entry may hold another one, so handles are not kept across batches, and
+ * per-packet methods trust the handle they get (only {@link #remove} and {@link #isLive} check it).
  *
  * <h2>When full</h2>
  * {@link #insert} reuses a free entry, else evicts one among {@value #EVICTION_SAMPLE} entries at the
