@@ -1,0 +1,153 @@
+package dev.shunt.datapath;
+
+/**
+ * The binary layout of a {@link ConntrackTable}: one memory segment, position-independent (it holds
+ * indexes, never addresses), so that it can be mapped from a file on tmpfs by a later agent process.
+ *
+ * <pre>
+ *   0                     HEADER_SIZE             entriesOffset(cap)         countersOffset(cap)
+ *   | header (256 B)      | index: slots x 8 B    | entries: cap x 64 B      | counters: cap x 32 B |
+ * </pre>
+ *
+ * <ul>
+ *   <li><b>Header</b>: identity and layout (magic, version, sizes, capacity, index slots, hash seed,
+ *       clock unit), then the table's mutable state (generation, clock, clock hand, free list,
+ *       high-water mark, live count) and its counters. Everything the table knows lives here, so a
+ *       table wrapped from a copy of the bytes continues exactly where the first one stopped.</li>
+ *   <li><b>Index</b>: open addressing with linear probing, {@link #indexSlots} slots (a power of
+ *       two, at least 4 x capacity: two keys per entry, load factor at most 0.5). A slot is one
+ *       {@code long}: {@code (hash32 << 32) | (ref + 1)}, where {@code ref = entry << 1 | direction}
+ *       and {@code 0} means empty. The stored low 32 bits of the hash give the slot's home (so a
+ *       backward shift never touches entries) and filter out most foreign keys before the entry is
+ *       read.</li>
+ *   <li><b>Entries</b>: 64 bytes, one cache line, everything a lookup and an update read.</li>
+ *   <li><b>Counters</b>: 32 bytes per entry (packets and bytes per direction), kept apart so that
+ *       the hot entry fits one line.</li>
+ * </ul>
+ *
+ * All values are in native byte order (the file never leaves the host); the magic read in the
+ * other order tells a byte-order mismatch from garbage. IPv4 addresses are host-order ints
+ * ({@code 10.244.1.5 = 0x0af40105}); ports are 0-65535. Timestamps are in the caller's clock
+ * ({@link #H_CLOCK_UNIT_NANOS} records its unit).
+ */
+public final class ConntrackDescriptor {
+    private ConntrackDescriptor() {}
+
+    /** "SHUNTCT1" read as a big-endian long; stored in native order. */
+    public static final long MAGIC = 0x5348554e54435431L;
+    public static final int VERSION = 1;
+
+    // ---------------------------------------------------------------- header (all 8-aligned)
+    public static final int H_MAGIC = 0; // long
+    public static final int H_VERSION = 8; // int
+    public static final int H_HEADER_SIZE = 12; // int
+    public static final int H_ENTRY_SIZE = 16; // int
+    public static final int H_COUNTERS_SIZE = 20; // int
+    public static final int H_CAPACITY = 24; // int
+    public static final int H_INDEX_SLOTS = 28; // int, power of two
+    public static final int H_HASH_SEED = 32; // long: per table, so crafted tuples cannot aim at one probe chain
+    public static final int H_CLOCK_UNIT_NANOS = 40; // long: 1 for nanoseconds, 1_000_000 for milliseconds
+    /** 0 when allocated, +1 for every {@code wrap}: how many agent processes adopted the table. */
+    public static final int H_GENERATION = 48; // long
+    /** The largest {@code now} any operation was given (the table's idea of the time). */
+    public static final int H_CLOCK = 56; // long
+    public static final int H_CLOCK_HAND = 64; // int: next entry expire() and eviction look at
+    public static final int H_FREE_HEAD = 68; // int: first free entry below the high-water mark, -1 if none
+    public static final int H_HIGH_WATER = 72; // int: entries [0, highWater) have been used at least once
+    public static final int H_LIVE = 76; // int
+    public static final int H_INSERTS = 80; // long
+    public static final int H_REMOVES = 88; // long: remove() and purges
+    public static final int H_EXPIRED = 96; // long: lazy (lookup/insert), expire() and expired eviction victims
+    public static final int H_EVICTED = 104; // long: live flows pushed out by an insert into a full table
+    public static final int H_INSERT_FAILURES = 112; // long: full and nothing evictable
+    public static final int H_INSERT_CLASHES = 120; // long: a tuple of the new flow already belonged to a live flow
+    public static final int H_LOOKUP_HITS = 128; // long
+    public static final int H_LOOKUP_MISSES = 136; // long
+    public static final int H_PURGED = 144; // long: of H_REMOVES, how many by purgeBackend/purgeServicePort
+    /**
+     * Non-zero while an insert or free is changing the index and free list: a table wrapped with
+     * it set was left half-changed by a process that died, and its index and free list are rebuilt
+     * from the entries.
+     */
+    public static final int H_MUTATING = 152; // int
+    public static final int HEADER_SIZE = 256; // room for more fields without moving the index
+
+    // ---------------------------------------------------------------- entry (64 B)
+    /** {@code (long) srcIp << 32 | dstIp & 0xffffffffL} of the original direction. */
+    public static final int E_ORIG_IPS = 0; // long
+    /** The same for the reply direction: what packets from the other end carry after NAT. */
+    public static final int E_REPLY_IPS = 8; // long
+    public static final int E_ORIG_PORTS = 16; // int: srcPort << 16 | dstPort
+    public static final int E_REPLY_PORTS = 20; // int
+    public static final int E_PROTOCOL = 24; // byte
+    public static final int E_TCP_STATE = 25; // byte, TcpState.*
+    public static final int E_FLAGS = 26; // short, FLAG_*
+    public static final int E_FREE_NEXT = 28; // int: free-list link while the entry is free
+    public static final int E_EXPIRES_AT = 32; // long: lastSeen + timeout of the current state
+    public static final int E_LAST_SEEN = 40; // long
+    public static final int E_CREATED = 48; // long
+    public static final int E_SERVICE_PORT_ID = 56; // int
+    public static final int E_BACKEND_ID = 60; // int
+    public static final int ENTRY_SIZE = 64;
+    public static final int ENTRY_SHIFT = 6;
+
+    // ---------------------------------------------------------------- per-entry counters (32 B)
+    public static final int C_ORIG_PACKETS = 0; // long
+    public static final int C_ORIG_BYTES = 8; // long
+    public static final int C_REPLY_PACKETS = 16; // long
+    public static final int C_REPLY_BYTES = 24; // long
+    public static final int COUNTERS_SIZE = 32;
+    public static final int COUNTERS_SHIFT = 5;
+
+    // ---------------------------------------------------------------- index slot
+    public static final int SLOT_SIZE = 8;
+
+    // ---------------------------------------------------------------- entry flags (E_FLAGS)
+    public static final int FLAG_IN_USE = 1;
+    /** A packet of the reply direction has been seen. */
+    public static final int FLAG_SEEN_REPLY = 1 << 1;
+    /** TCP reached ESTABLISHED, or UDP saw both directions (conntrack's [ASSURED]). */
+    public static final int FLAG_ASSURED = 1 << 2;
+    /** The original destination was translated (Service VIP to backend). Given by the caller. */
+    public static final int FLAG_DNAT = 1 << 3;
+    /** The original source was translated too (hairpin, NodePort SNAT). Given by the caller. */
+    public static final int FLAG_SNAT = 1 << 4;
+    /** The reply tuple equals the original one, so the entry has one index key, not two. */
+    public static final int FLAG_SINGLE_KEY = 1 << 5;
+    public static final int FLAG_FIN_ORIGINAL = 1 << 6;
+    public static final int FLAG_FIN_REPLY = 1 << 7;
+    /** Kept by a draining purge of its (terminating) backend. */
+    public static final int FLAG_DRAINING = 1 << 8;
+    /** The flags a caller may pass to insert. */
+    public static final int CALLER_FLAGS = FLAG_DNAT | FLAG_SNAT;
+
+    /** Largest capacity: refs ({@code entry << 1 | direction}) stay positive ints, slots fit an int. */
+    public static final int MAX_CAPACITY = 1 << 28;
+
+    /** Index slots for {@code capacity} entries: the power of two at least 4 x capacity (min 16). */
+    public static int indexSlots(int capacity) {
+        checkCapacity(capacity);
+        long wanted = Math.max(16L, 4L * capacity);
+        return (int) Long.highestOneBit(wanted - 1) << 1;
+    }
+
+    public static long entriesOffset(int indexSlots) {
+        return HEADER_SIZE + (long) indexSlots * SLOT_SIZE;
+    }
+
+    public static long countersOffset(int indexSlots, int capacity) {
+        return entriesOffset(indexSlots) + ((long) capacity << ENTRY_SHIFT);
+    }
+
+    /** Bytes of a table of {@code capacity} entries. */
+    public static long bytesFor(int capacity) {
+        int slots = indexSlots(capacity);
+        return countersOffset(slots, capacity) + ((long) capacity << COUNTERS_SHIFT);
+    }
+
+    static void checkCapacity(int capacity) {
+        if (capacity < 1 || capacity > MAX_CAPACITY) {
+            throw new IllegalArgumentException("conntrack capacity must be 1.." + MAX_CAPACITY + ", not " + capacity);
+        }
+    }
+}

@@ -1,0 +1,559 @@
+package dev.shunt.datapath;
+
+import dev.shunt.service.Hashing;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.security.SecureRandom;
+import java.util.concurrent.TimeUnit;
+
+import static dev.shunt.datapath.ConntrackDescriptor.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * The fast path's connection-tracking table: IPv4 TCP, UDP and ICMP flows with their NAT mapping,
+ * fixed capacity, off-heap in one position-independent {@link MemorySegment} (layout in
+ * {@link ConntrackDescriptor}) that a later agent process can {@link #wrap} again.
+ *
+ * <h2>Flows, tuples, handles</h2>
+ * A flow has an <em>original</em> tuple (the first packet's, before NAT) and a <em>reply</em> tuple
+ * (what packets of the other direction carry when they reach the fast path: after DNAT to a backend
+ * that is backend to client, after SNAT backend to the SNAT address). Both are indexed, so
+ * {@link #lookup} finds a flow from either direction and returns a <em>handle</em>
+ * {@code entry << 1 | direction} ({@link #ORIGINAL} or {@link #REPLY}); every accessor takes it.
+ * For ICMP echo the identifier takes the source port's place and {@code type << 8 | code} the
+ * destination port's ({@link #icmpKey}): a request {@code (client, server, id, 8<<8)} has the reply
+ * tuple {@code (server, client, id, 0)}. The NAT mapping is in the tuples: the Service VIP:port is
+ * the original destination, the backend the reply source, and with {@link ConntrackDescriptor#FLAG_SNAT}
+ * the SNAT address the reply destination; {@link #natSrcIp} and friends give what a packet matched by
+ * a handle must carry after translation.
+ *
+ * <h2>Time</h2>
+ * Every operation that needs the time takes {@code now} in the unit of the table's
+ * {@link ConntrackTimeouts} (nothing here reads a clock). Comparisons use {@code a - b}, so the
+ * clock may be {@link System#nanoTime()}, which HotSpot on Linux reads from CLOCK_MONOTONIC: the same
+ * for every process, reset only by a reboot, which also empties tmpfs. A flow expires when
+ * {@code now - lastSeen >= timeout(protocol, state)}; {@link #expire} frees expired flows a few at a
+ * time from a clock hand and {@link #lookup} treats an expired flow as a miss and frees it.
+ * A flow touched at {@code now} (inserted, updated) is never expired nor evicted by an operation at
+ * the same {@code now}, so handles taken while processing one batch (one {@code now}) stay valid for
+ * that batch unless the caller removes or purges them. A handle names an entry, not a flow: once
+ * its flow is gone the entry may hold another one, so handles are not kept across batches, and
+ * per-packet methods trust the handle they get (only {@link #remove} and {@link #isLive} check it).
+ *
+ * <h2>When full</h2>
+ * {@link #insert} reuses a free entry, else evicts one among {@value #EVICTION_SAMPLE} entries at the
+ * clock hand: an expired flow first, then a closing or unreplied one, then the least recently seen
+ * (an approximate LRU, like Redis' sampled eviction, with no list links to update per packet).
+ * It fails (returns {@link #FULL}) only when every sampled flow was seen at {@code now}.
+ *
+ * <h2>Threads and memory ordering</h2>
+ * Not thread-safe: one owner thread (the poll loop) calls every method, control-plane ones
+ * ({@link #purgeBackend}, {@link #purgeServicePort}, {@link #forEach}) included, between batches.
+ * All accesses are plain; counters in the header are aligned longs, so a metrics thread reading
+ * them through {@link #segment()} sees untorn but possibly stale values. Only one process may have
+ * the segment wrapped at a time.
+ *
+ * <p>Nothing here allocates after construction: the per-packet methods take and return primitives.
+ */
+public final class ConntrackTable {
+    public static final int ORIGINAL = 0;
+    public static final int REPLY = 1;
+    public static final int IPPROTO_ICMP = 1;
+    public static final int IPPROTO_TCP = 6;
+    public static final int IPPROTO_UDP = 17;
+    /** {@link #lookup}: no live flow has this tuple. */
+    public static final int MISS = -1;
+    /** {@link #insert}: the table is full and no sampled flow could be evicted. */
+    public static final int FULL = -1;
+    /** {@link #insert}: the original or reply tuple already belongs to a live flow. */
+    public static final int CLASH = -2;
+    /** Wildcard for {@link #purgeBackend}'s port and protocol. */
+    public static final int ANY = -1;
+    public static final int ICMP_ECHO_REQUEST = 8;
+    public static final int ICMP_ECHO_REPLY = 0;
+    /** Entries sampled per eviction. */
+    public static final int EVICTION_SAMPLE = 8;
+
+    private final MemorySegment segment;
+    private final int capacity;
+    private final long seed;
+    private final long entries;
+    private final long counters;
+    private final ConntrackIndex index;
+    private final ConntrackTimeouts timeoutConfig;
+    private final long[] timeouts;
+
+    private ConntrackTable(MemorySegment segment, ConntrackTimeouts timeouts) {
+        this.segment = segment;
+        this.capacity = segment.get(JAVA_INT, H_CAPACITY);
+        this.seed = segment.get(JAVA_LONG, H_HASH_SEED);
+        int slots = segment.get(JAVA_INT, H_INDEX_SLOTS);
+        this.entries = entriesOffset(slots);
+        this.counters = countersOffset(slots, capacity);
+        this.index = new ConntrackIndex(segment, slots);
+        this.timeoutConfig = timeouts;
+        this.timeouts = timeouts.hotTable();
+    }
+
+    // ================================================================ creation
+
+    /** Bytes of the segment of a table of {@code capacity} flows. */
+    public static long bytesFor(int capacity) {
+        return ConntrackDescriptor.bytesFor(capacity);
+    }
+
+    /** A table in an automatic arena (freed when unreachable), kernel timeouts, nanosecond clock. */
+    public static ConntrackTable allocate(int capacity) {
+        return allocate(Arena.ofAuto(), capacity, ConntrackTimeouts.kernelDefaults(TimeUnit.NANOSECONDS),
+                new SecureRandom().nextLong());
+    }
+
+    /** A table in {@code arena}; {@code hashSeed} should be random unless a test needs repeatability. */
+    public static ConntrackTable allocate(Arena arena, int capacity, ConntrackTimeouts timeouts, long hashSeed) {
+        MemorySegment segment = arena.allocate(bytesFor(capacity), 64);
+        return new ConntrackTable(ConntrackFormat.format(segment, capacity, timeouts.unit(), hashSeed), timeouts);
+    }
+
+    /** Adopts an existing table with kernel timeouts and a nanosecond clock; see {@link #wrap(MemorySegment, ConntrackTimeouts)}. */
+    public static ConntrackTable wrap(MemorySegment segment) {
+        return wrap(segment, ConntrackTimeouts.kernelDefaults(TimeUnit.NANOSECONDS));
+    }
+
+    /**
+     * Adopts the table in {@code segment} (e.g. a tmpfs file mapped by a restarted agent): its flows,
+     * counters and clock hand continue. Refuses, with the reason, a segment that is not exactly a
+     * table of this layout (magic, byte order, version, sizes, capacity against the segment size,
+     * clock unit against {@code timeouts}). If the last owner died in the middle of an insert or
+     * free, rebuilds the index and free list from the entries first. Increments the generation.
+     */
+    public static ConntrackTable wrap(MemorySegment segment, ConntrackTimeouts timeouts) {
+        MemorySegment table = ConntrackFormat.validate(segment, timeouts.unit());
+        if (table.get(JAVA_INT, H_MUTATING) != 0) {
+            ConntrackFormat.rebuild(table);
+        }
+        table.set(JAVA_LONG, H_GENERATION, table.get(JAVA_LONG, H_GENERATION) + 1);
+        return new ConntrackTable(table, timeouts);
+    }
+
+    // ================================================================ per-packet operations
+
+    /**
+     * The handle of the live flow one of whose tuples is this one, or {@link #MISS}. An expired flow
+     * is freed and counts as a miss.
+     */
+    public int lookup(int srcIp, int dstIp, int srcPort, int dstPort, int protocol, long now) {
+        int ref = find(ips(srcIp, dstIp), ports(srcPort, dstPort), protocol & 0xff);
+        if (ref >= 0 && now - segment.get(JAVA_LONG, entry(ref >>> 1) + E_EXPIRES_AT) >= 0) {
+            free(ref >>> 1, H_EXPIRED);
+            ref = MISS;
+        }
+        headerAdd(ref >= 0 ? H_LOOKUP_HITS : H_LOOKUP_MISSES, 1);
+        return ref;
+    }
+
+    /**
+     * Adds a flow and returns its handle (direction {@link #ORIGINAL}); {@link #CLASH} if either
+     * tuple belongs to a live flow (the caller should have looked up first, or its NAT choice
+     * collides), {@link #FULL} if the table is full and nothing could be evicted. The flow starts in
+     * {@link TcpState#NONE} with zero counters: account its first packet with {@link #update}.
+     * For a flow without NAT, the reply tuple is the original one reversed.
+     *
+     * @param flags {@link ConntrackDescriptor#FLAG_DNAT} and/or {@link ConntrackDescriptor#FLAG_SNAT}
+     * @param servicePortId the pipeline's id of the Service port, or -1; used by {@link #purgeServicePort}
+     * @param backendId the pipeline's id of the backend, or -1
+     */
+    public int insert(int srcIp, int dstIp, int srcPort, int dstPort, int protocol,
+                      int replySrcIp, int replyDstIp, int replySrcPort, int replyDstPort,
+                      int flags, int servicePortId, int backendId, long now) {
+        long origIps = ips(srcIp, dstIp);
+        int origPorts = ports(srcPort, dstPort);
+        long replyIps = ips(replySrcIp, replyDstIp);
+        int replyPorts = ports(replySrcPort, replyDstPort);
+        protocol &= 0xff;
+        boolean single = origIps == replyIps && origPorts == replyPorts;
+        advanceClock(now);
+        if (!claim(origIps, origPorts, protocol, now) || !single && !claim(replyIps, replyPorts, protocol, now)) {
+            headerAdd(H_INSERT_CLASHES, 1);
+            return CLASH;
+        }
+        int e = allocateEntry(now);
+        if (e < 0) {
+            headerAdd(H_INSERT_FAILURES, 1);
+            return FULL;
+        }
+        beginMutation();
+        long off = entry(e);
+        segment.set(JAVA_LONG, off + E_ORIG_IPS, origIps);
+        segment.set(JAVA_LONG, off + E_REPLY_IPS, replyIps);
+        segment.set(JAVA_INT, off + E_ORIG_PORTS, origPorts);
+        segment.set(JAVA_INT, off + E_REPLY_PORTS, replyPorts);
+        segment.set(JAVA_BYTE, off + E_PROTOCOL, (byte) protocol);
+        segment.set(JAVA_BYTE, off + E_TCP_STATE, (byte) TcpState.NONE);
+        int f = FLAG_IN_USE | (flags & CALLER_FLAGS) | (single ? FLAG_SINGLE_KEY : 0);
+        segment.set(JAVA_SHORT, off + E_FLAGS, (short) f);
+        segment.set(JAVA_LONG, off + E_EXPIRES_AT, now + timeouts[ConntrackTimeouts.slot(protocol, TcpState.NONE, false)]);
+        segment.set(JAVA_LONG, off + E_LAST_SEEN, now);
+        segment.set(JAVA_LONG, off + E_CREATED, now);
+        segment.set(JAVA_INT, off + E_SERVICE_PORT_ID, servicePortId);
+        segment.set(JAVA_INT, off + E_BACKEND_ID, backendId);
+        long c = counters + ((long) e << COUNTERS_SHIFT);
+        segment.set(JAVA_LONG, c + C_ORIG_PACKETS, 0);
+        segment.set(JAVA_LONG, c + C_ORIG_BYTES, 0);
+        segment.set(JAVA_LONG, c + C_REPLY_PACKETS, 0);
+        segment.set(JAVA_LONG, c + C_REPLY_BYTES, 0);
+        index.add(hash(origIps, origPorts, protocol), e << 1);
+        if (!single) {
+            index.add(hash(replyIps, replyPorts, protocol), e << 1 | REPLY);
+        }
+        headerAddInt(H_LIVE, 1);
+        headerAdd(H_INSERTS, 1);
+        endMutation();
+        return e << 1;
+    }
+
+    /**
+     * Accounts one packet of {@code bytes} travelling in {@code direction} (normally
+     * {@link #direction(int) direction(handle)}): counters, last-seen time, the TCP state for
+     * {@code tcpFlags} (ignored for other protocols) and so the flow's timeout. Returns the new TCP
+     * state ({@link TcpState#NONE} for UDP and ICMP).
+     */
+    public int update(int handle, int tcpFlags, int direction, int bytes, long now) {
+        long off = entry(handle >>> 1);
+        int flags = segment.get(JAVA_SHORT, off + E_FLAGS) & 0xffff;
+        int protocol = segment.get(JAVA_BYTE, off + E_PROTOCOL) & 0xff;
+        int state = segment.get(JAVA_BYTE, off + E_TCP_STATE);
+        if (direction == REPLY) {
+            flags |= FLAG_SEEN_REPLY;
+        }
+        if (protocol == IPPROTO_TCP) {
+            int next = TcpState.next(state, flags, tcpFlags, direction);
+            if (next == TcpState.SYN_SENT && state != TcpState.SYN_SENT) {
+                flags &= ~(FLAG_FIN_ORIGINAL | FLAG_FIN_REPLY | FLAG_SEEN_REPLY | FLAG_ASSURED); // a new connection
+            }
+            if ((tcpFlags & TcpState.TCP_FIN) != 0) {
+                flags |= TcpState.finFlag(direction);
+            }
+            if (next == TcpState.ESTABLISHED) {
+                flags |= FLAG_ASSURED;
+            }
+            state = next;
+            segment.set(JAVA_BYTE, off + E_TCP_STATE, (byte) state);
+        } else if (protocol == IPPROTO_UDP && (flags & FLAG_SEEN_REPLY) != 0) {
+            flags |= FLAG_ASSURED;
+        }
+        segment.set(JAVA_SHORT, off + E_FLAGS, (short) flags);
+        long seenReply = flags & FLAG_SEEN_REPLY;
+        segment.set(JAVA_LONG, off + E_EXPIRES_AT,
+                now + timeouts[ConntrackTimeouts.slot(protocol, state, seenReply != 0)]);
+        segment.set(JAVA_LONG, off + E_LAST_SEEN, now);
+        long c = counters + ((long) (handle >>> 1) << COUNTERS_SHIFT) + ((long) direction << 4);
+        segment.set(JAVA_LONG, c + C_ORIG_PACKETS, segment.get(JAVA_LONG, c + C_ORIG_PACKETS) + 1);
+        segment.set(JAVA_LONG, c + C_ORIG_BYTES, segment.get(JAVA_LONG, c + C_ORIG_BYTES) + bytes);
+        advanceClock(now);
+        return state;
+    }
+
+    /** Frees the flow of {@code handle}; false if it was not live. */
+    public boolean remove(int handle) {
+        int e = handle >>> 1;
+        if (handle < 0 || e >= capacity || !inUse(e)) {
+            return false;
+        }
+        free(e, H_REMOVES);
+        return true;
+    }
+
+    /**
+     * Advances the clock hand over at most {@code budget} entries and frees the expired flows among
+     * them; returns how many it freed. Calling it with a small budget on every poll-loop iteration
+     * sweeps the whole table in {@code highWater / budget} iterations, with no pause.
+     */
+    public int expire(long now, int budget) {
+        advanceClock(now);
+        int highWater = segment.get(JAVA_INT, H_HIGH_WATER);
+        if (highWater == 0) {
+            return 0;
+        }
+        int hand = segment.get(JAVA_INT, H_CLOCK_HAND);
+        int freed = 0;
+        for (int n = Math.min(budget, highWater); n > 0; n--) {
+            int e = hand >= highWater ? 0 : hand;
+            hand = e + 1;
+            if (inUse(e) && now - segment.get(JAVA_LONG, entry(e) + E_EXPIRES_AT) >= 0) {
+                free(e, H_EXPIRED);
+                freed++;
+            }
+        }
+        segment.set(JAVA_INT, H_CLOCK_HAND, hand >= highWater ? 0 : hand);
+        return freed;
+    }
+
+    // ================================================================ control plane
+
+    /**
+     * Removes the DNAT flows whose backend (reply source) is {@code backendIp:backendPort} over
+     * {@code protocol} ({@link #ANY} for either); returns how many. With {@code drain} (the backend is
+     * terminating, as in Kubernetes' graceful termination) established connections stay and are
+     * marked {@link ConntrackDescriptor#FLAG_DRAINING}: only flows that are not yet, or no longer, a
+     * two-way connection go (unreplied flows, TCP handshakes, TIME_WAIT, CLOSE), so their next packet
+     * picks a serving backend. Without it (the backend is gone) every matching flow goes.
+     * One pass over the used entries (up to the high-water mark), so O(capacity) at worst.
+     */
+    public int purgeBackend(int backendIp, int backendPort, int protocol, boolean drain) {
+        return ConntrackPurge.backend(this, backendIp, backendPort, protocol, drain);
+    }
+
+    /** Removes every flow of {@code servicePortId}; returns how many. A scan like {@link #purgeBackend}. */
+    public int purgeServicePort(int servicePortId) {
+        return ConntrackPurge.servicePort(this, servicePortId);
+    }
+
+    /** Receives the handle (direction {@link #ORIGINAL}) of each live flow. */
+    @FunctionalInterface
+    public interface EntryVisitor {
+        void visit(int handle);
+    }
+
+    /**
+     * Calls {@code visitor} for every live flow, expired or not, in entry order; returns how many.
+     * The visitor may read the flow and {@link #remove} it, but must not insert.
+     */
+    public int forEach(EntryVisitor visitor) {
+        int highWater = segment.get(JAVA_INT, H_HIGH_WATER);
+        int n = 0;
+        for (int e = 0; e < highWater; e++) {
+            if (inUse(e)) {
+                visitor.visit(e << 1);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    // ================================================================ internals
+
+    long entry(int e) {
+        return entries + ((long) e << ENTRY_SHIFT);
+    }
+
+    boolean inUse(int e) {
+        return (segment.get(JAVA_SHORT, entry(e) + E_FLAGS) & FLAG_IN_USE) != 0;
+    }
+
+    static long ips(int srcIp, int dstIp) {
+        return (long) srcIp << 32 | (dstIp & 0xffffffffL);
+    }
+
+    static int ports(int srcPort, int dstPort) {
+        return (srcPort & 0xffff) << 16 | (dstPort & 0xffff);
+    }
+
+    private int hash(long ips, int ports, int protocol) {
+        return hash(ips, ports, protocol, seed);
+    }
+
+    /** The index hash of a packed tuple: the low 32 bits of {@link Hashing#flow}. */
+    static int hash(long ips, int ports, int protocol, long seed) {
+        return (int) Hashing.flow((int) (ips >>> 32), (int) ips, ports >>> 16, ports & 0xffff, protocol, seed);
+    }
+
+    /** The ref ({@code entry << 1 | direction}) of the tuple, expired or not, or -1. */
+    private int find(long ips, int ports, int protocol) {
+        int hash = hash(ips, ports, protocol);
+        int mask = index.mask();
+        for (int i = hash & mask; ; i = (i + 1) & mask) {
+            long v = index.slot(i);
+            if (v == 0) {
+                return -1;
+            }
+            if (ConntrackIndex.hashOf(v) == hash) {
+                int ref = ConntrackIndex.refOf(v);
+                long off = entry(ref >>> 1);
+                int dir = ref & 1;
+                // The reply fields sit 8 (ips) and 4 (ports) bytes after the original ones.
+                if (segment.get(JAVA_LONG, off + E_ORIG_IPS + ((long) dir << 3)) == ips
+                        && segment.get(JAVA_INT, off + E_ORIG_PORTS + ((long) dir << 2)) == ports
+                        && (segment.get(JAVA_BYTE, off + E_PROTOCOL) & 0xff) == protocol) {
+                    return ref;
+                }
+            }
+        }
+    }
+
+    /** True if the tuple is free, after freeing the expired flow that held it; false if a live flow has it. */
+    private boolean claim(long ips, int ports, int protocol, long now) {
+        int ref = find(ips, ports, protocol);
+        if (ref < 0) {
+            return true;
+        }
+        if (now - segment.get(JAVA_LONG, entry(ref >>> 1) + E_EXPIRES_AT) >= 0) {
+            free(ref >>> 1, H_EXPIRED);
+            return true;
+        }
+        return false;
+    }
+
+    /** A free entry: from the free list, above the high-water mark, or by eviction; -1 if none. */
+    private int allocateEntry(long now) {
+        if (segment.get(JAVA_INT, H_FREE_HEAD) < 0) {
+            int highWater = segment.get(JAVA_INT, H_HIGH_WATER);
+            if (highWater < capacity) {
+                segment.set(JAVA_INT, H_HIGH_WATER, highWater + 1);
+                return highWater;
+            }
+            int victim = ConntrackEviction.pickVictim(this, now);
+            if (victim < 0) {
+                return -1;
+            }
+            boolean expired = now - segment.get(JAVA_LONG, entry(victim) + E_EXPIRES_AT) >= 0;
+            free(victim, expired ? H_EXPIRED : H_EVICTED);
+        }
+        int e = segment.get(JAVA_INT, H_FREE_HEAD);
+        segment.set(JAVA_INT, H_FREE_HEAD, segment.get(JAVA_INT, entry(e) + E_FREE_NEXT));
+        return e;
+    }
+
+    /** Unindexes entry {@code e}, puts it on the free list and counts it in {@code counter}. */
+    void free(int e, int counter) {
+        beginMutation();
+        long off = entry(e);
+        int flags = segment.get(JAVA_SHORT, off + E_FLAGS);
+        int protocol = segment.get(JAVA_BYTE, off + E_PROTOCOL) & 0xff;
+        index.remove(hash(segment.get(JAVA_LONG, off + E_ORIG_IPS), segment.get(JAVA_INT, off + E_ORIG_PORTS), protocol), e << 1);
+        if ((flags & FLAG_SINGLE_KEY) == 0) {
+            index.remove(hash(segment.get(JAVA_LONG, off + E_REPLY_IPS), segment.get(JAVA_INT, off + E_REPLY_PORTS), protocol), e << 1 | REPLY);
+        }
+        segment.set(JAVA_SHORT, off + E_FLAGS, (short) 0);
+        segment.set(JAVA_INT, off + E_FREE_NEXT, segment.get(JAVA_INT, H_FREE_HEAD));
+        segment.set(JAVA_INT, H_FREE_HEAD, e);
+        headerAddInt(H_LIVE, -1);
+        headerAdd(counter, 1);
+        endMutation();
+    }
+
+    void headerAdd(int offset, long delta) {
+        segment.set(JAVA_LONG, offset, segment.get(JAVA_LONG, offset) + delta);
+    }
+
+    private void headerAddInt(int offset, int delta) {
+        segment.set(JAVA_INT, offset, segment.get(JAVA_INT, offset) + delta);
+    }
+
+    private void advanceClock(long now) {
+        if (now - segment.get(JAVA_LONG, H_CLOCK) > 0) {
+            segment.set(JAVA_LONG, H_CLOCK, now);
+        }
+    }
+
+    /** Marks the index and free list as being changed, so a process that dies here leaves a sign for {@link #wrap}. */
+    private void beginMutation() {
+        segment.set(JAVA_INT, H_MUTATING, segment.get(JAVA_INT, H_MUTATING) + 1);
+    }
+
+    private void endMutation() {
+        segment.set(JAVA_INT, H_MUTATING, segment.get(JAVA_INT, H_MUTATING) - 1);
+    }
+
+    // ================================================================ accessors
+
+    public static int direction(int handle) {
+        return handle & 1;
+    }
+
+    public static int entryIndex(int handle) {
+        return handle >>> 1;
+    }
+
+    /** The ICMP "port" of an ICMP message: {@code type << 8 | code}. */
+    public static int icmpKey(int type, int code) {
+        return (type & 0xff) << 8 | (code & 0xff);
+    }
+
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    public ConntrackTimeouts timeouts() {
+        return timeoutConfig;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    public int indexSlots() {
+        return index.mask() + 1;
+    }
+
+    ConntrackIndex index() {
+        return index;
+    }
+
+    /** True if {@code handle}'s entry holds a flow (expired or not). */
+    public boolean isLive(int handle) {
+        return handle >= 0 && handle >>> 1 < capacity && inUse(handle >>> 1);
+    }
+
+    public int origSrcIp(int h) { return (int) (segment.get(JAVA_LONG, entry(h >>> 1) + E_ORIG_IPS) >>> 32); }
+    public int origDstIp(int h) { return (int) segment.get(JAVA_LONG, entry(h >>> 1) + E_ORIG_IPS); }
+    public int origSrcPort(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_ORIG_PORTS) >>> 16; }
+    public int origDstPort(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_ORIG_PORTS) & 0xffff; }
+    public int replySrcIp(int h) { return (int) (segment.get(JAVA_LONG, entry(h >>> 1) + E_REPLY_IPS) >>> 32); }
+    public int replyDstIp(int h) { return (int) segment.get(JAVA_LONG, entry(h >>> 1) + E_REPLY_IPS); }
+    public int replySrcPort(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_REPLY_PORTS) >>> 16; }
+    public int replyDstPort(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_REPLY_PORTS) & 0xffff; }
+    public int protocol(int h) { return segment.get(JAVA_BYTE, entry(h >>> 1) + E_PROTOCOL) & 0xff; }
+    public int tcpState(int h) { return segment.get(JAVA_BYTE, entry(h >>> 1) + E_TCP_STATE); }
+    public int flags(int h) { return segment.get(JAVA_SHORT, entry(h >>> 1) + E_FLAGS) & 0xffff; }
+    public int servicePortId(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_SERVICE_PORT_ID); }
+    public int backendId(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_BACKEND_ID); }
+    public long createdAt(int h) { return segment.get(JAVA_LONG, entry(h >>> 1) + E_CREATED); }
+    public long lastSeen(int h) { return segment.get(JAVA_LONG, entry(h >>> 1) + E_LAST_SEEN); }
+    public long expiresAt(int h) { return segment.get(JAVA_LONG, entry(h >>> 1) + E_EXPIRES_AT); }
+
+    public long packets(int h, int direction) {
+        return segment.get(JAVA_LONG, counters + ((long) (h >>> 1) << COUNTERS_SHIFT) + ((long) direction << 4) + C_ORIG_PACKETS);
+    }
+
+    public long bytes(int h, int direction) {
+        return segment.get(JAVA_LONG, counters + ((long) (h >>> 1) << COUNTERS_SHIFT) + ((long) direction << 4) + C_ORIG_BYTES);
+    }
+
+    /** The Service VIP (original destination); meaningful with {@link ConntrackDescriptor#FLAG_DNAT}. */
+    public int vipIp(int h) { return origDstIp(h); }
+    public int vipPort(int h) { return origDstPort(h); }
+    /** The chosen backend (reply source). */
+    public int backendIp(int h) { return replySrcIp(h); }
+    public int backendPort(int h) { return replySrcPort(h); }
+    /** The SNAT address (reply destination) with {@link ConntrackDescriptor#FLAG_SNAT}, else 0. */
+    public int snatIp(int h) { return (flags(h) & FLAG_SNAT) != 0 ? replyDstIp(h) : 0; }
+    public int snatPort(int h) { return (flags(h) & FLAG_SNAT) != 0 ? replyDstPort(h) : 0; }
+
+    // What a packet matched by handle h must carry after translation: an original-direction packet
+    // gets the reply tuple reversed, a reply-direction packet the original tuple reversed. For a
+    // flow without NAT these are the packet's own addresses.
+    public int natSrcIp(int h) { return (h & 1) == ORIGINAL ? replyDstIp(h) : origDstIp(h); }
+    public int natDstIp(int h) { return (h & 1) == ORIGINAL ? replySrcIp(h) : origSrcIp(h); }
+    public int natSrcPort(int h) { return (h & 1) == ORIGINAL ? replyDstPort(h) : origDstPort(h); }
+    public int natDstPort(int h) { return (h & 1) == ORIGINAL ? replySrcPort(h) : origSrcPort(h); }
+
+    // ================================================================ table counters
+
+    public int live() { return segment.get(JAVA_INT, H_LIVE); }
+    public long inserts() { return segment.get(JAVA_LONG, H_INSERTS); }
+    public long removes() { return segment.get(JAVA_LONG, H_REMOVES); }
+    public long purged() { return segment.get(JAVA_LONG, H_PURGED); }
+    public long expired() { return segment.get(JAVA_LONG, H_EXPIRED); }
+    public long evicted() { return segment.get(JAVA_LONG, H_EVICTED); }
+    public long insertFailures() { return segment.get(JAVA_LONG, H_INSERT_FAILURES); }
+    public long insertClashes() { return segment.get(JAVA_LONG, H_INSERT_CLASHES); }
+    public long lookupHits() { return segment.get(JAVA_LONG, H_LOOKUP_HITS); }
+    public long lookupMisses() { return segment.get(JAVA_LONG, H_LOOKUP_MISSES); }
+    public long generation() { return segment.get(JAVA_LONG, H_GENERATION); }
+    /** The largest {@code now} passed to insert, update or expire. */
+    public long clock() { return segment.get(JAVA_LONG, H_CLOCK); }
+}

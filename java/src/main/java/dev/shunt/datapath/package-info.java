@@ -1,0 +1,11 @@
+/**
+ * Owns the pipeline, forwarding table, conntrack, NAT, poll loop, counters; uses packet, port,
+ * service; never netlink.
+ *
+ * <p>Connection tracking: {@link dev.shunt.datapath.ConntrackTable} (flows and their NAT mapping,
+ * off-heap in one position-independent segment laid out by
+ * {@link dev.shunt.datapath.ConntrackDescriptor}), {@link dev.shunt.datapath.ConntrackTimeouts}
+ * and {@link dev.shunt.datapath.TcpState}. Everything called per packet takes and returns
+ * primitives and allocates nothing.
+ */
+package dev.shunt.datapath;
