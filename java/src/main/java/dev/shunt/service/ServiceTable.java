@@ -142,6 +142,26 @@ public final class ServiceTable {
         return slot < 0 ? -1 : externalBackends[entry][slot];
     }
 
+    /**
+     * The backend index of {@code ip:port} if it may take new flows under the internal
+     * ({@code external} false) or external policy, else -1: used to honour a remembered ClientIP
+     * affinity only while its backend is still a candidate. Linear in the candidates, no allocation.
+     */
+    public int candidate(int entry, int ip, int port, boolean external) {
+        int[] candidates = external ? externalBackends[entry] : clusterBackends[entry];
+        for (int b : candidates) {
+            if (backendIp[entry][b] == ip && backendPort[entry][b] == port) {
+                return b;
+            }
+        }
+        return -1;
+    }
+
+    /** A stable id of the Service port (its VIP, protocol and port), for conntrack purges. */
+    public int servicePortId(int entry) {
+        return (int) (Hashing.mix(vipKey(vip[entry], protocol[entry], port[entry])) & 0x7fffffff);
+    }
+
     public int backendIp(int entry, int backend) {
         return backendIp[entry][backend];
     }
