@@ -34,13 +34,15 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * <h2>Time</h2>
  * Every operation that needs the time takes {@code now} in the unit of the table's
  * {@link ConntrackTimeouts} (nothing here reads a clock). Comparisons use {@code a - b}, so the
- * clock may be {@link System#nanoTime()}, which on Linux is CLOCK_MONOTONIC: shared by all processes
- * and stopped by nothing but a reboot, which also empties tmpfs. A flow expires when
+ * clock may be {@link System#nanoTime()}, which HotSpot on Linux reads from CLOCK_MONOTONIC: the same
+ * for every process, reset only by a reboot, which also empties tmpfs. A flow expires when
  * {@code now - lastSeen >= timeout(protocol, state)}; {@link #expire} frees expired flows a few at a
  * time from a clock hand and {@link #lookup} treats an expired flow as a miss and frees it.
  * A flow touched at {@code now} (inserted, updated) is never expired nor evicted by an operation at
  * the same {@code now}, so handles taken while processing one batch (one {@code now}) stay valid for
- * that batch unless the caller removes or purges them.
+ * that batch unless the caller removes or purges them. A handle names an entry, not a flow: once
+ * its flow is gone the entry may hold another one, so handles are not kept across batches, and
+ * per-packet methods trust the handle they get (only {@link #remove} and {@link #isLive} check it).
  *
  * <h2>When full</h2>
  * {@link #insert} reuses a free entry, else evicts one among {@value #EVICTION_SAMPLE} entries at the
@@ -299,7 +301,7 @@ public final class ConntrackTable {
      * marked {@link ConntrackDescriptor#FLAG_DRAINING}: only flows that are not yet, or no longer, a
      * two-way connection go (unreplied flows, TCP handshakes, TIME_WAIT, CLOSE), so their next packet
      * picks a serving backend. Without it (the backend is gone) every matching flow goes.
-     * A scan of the used entries: about a millisecond per 100k.
+     * One pass over the used entries (up to the high-water mark), so O(capacity) at worst.
      */
     public int purgeBackend(int backendIp, int backendPort, int protocol, boolean drain) {
         return ConntrackPurge.backend(this, backendIp, backendPort, protocol, drain);

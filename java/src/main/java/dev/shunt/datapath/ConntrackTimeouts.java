@@ -51,10 +51,12 @@ public final class ConntrackTimeouts {
 
     private final TimeUnit unit;
     private final long[] ticks; // by Kind.ordinal()
+    private final long[] hot; // by slot()
 
     private ConntrackTimeouts(TimeUnit unit, long[] ticks) {
         this.unit = unit;
         this.ticks = ticks;
+        this.hot = buildHotTable();
     }
 
     /** The kernel's defaults, expressed in {@code unit}. */
@@ -98,6 +100,10 @@ public final class ConntrackTimeouts {
      * unreplied/replied, ICMP, other. See {@link #slot}.
      */
     long[] hotTable() {
+        return hot.clone();
+    }
+
+    private long[] buildHotTable() {
         long[] t = new long[SLOTS];
         t[TcpState.NONE] = ticks(Kind.TCP_SYN_SENT);
         t[TcpState.SYN_SENT] = ticks(Kind.TCP_SYN_SENT);
@@ -127,7 +133,7 @@ public final class ConntrackTimeouts {
 
     /** The timeout in ticks for a flow of {@code protocol} in {@code tcpState}. */
     public long timeout(int protocol, int tcpState, boolean seenReply) {
-        return hotTable()[slot(protocol, tcpState, seenReply)];
+        return hot[slot(protocol, tcpState, seenReply)];
     }
 
     @Override

@@ -5,6 +5,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -21,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Model-based property test: random operations (insert, lookup in both directions, update, remove,
- * expire, purges, time passing) on a small table, each compared with a HashMap model, with the
+ * expire, purges, time passing, restarts that wrap a copy of the segment) on a small table, each compared with a HashMap model, with the
  * whole table and every counter checked against the model every few hundred operations. A seeded
  * {@link Random} makes every failure repeatable: the seed and operation number are in the message.
  */
@@ -61,7 +62,7 @@ class ConntrackModelTest {
     // the model
     final Map<Key, Flow> byKey = new HashMap<>();
     final Map<Integer, Flow> byEntry = new HashMap<>();
-    long inserts, removes, purged, expired, evicted, clashes, failures, hits, misses;
+    long inserts, removes, purged, expired, evicted, clashes, failures, hits, misses, restarts;
     Random random;
     ConntrackTable table;
     long now;
@@ -84,7 +85,13 @@ class ConntrackModelTest {
                 case 4 -> expire();
                 case 5 -> purge();
                 case 6 -> now += random.nextInt(random.nextInt(10) == 0 ? 2_000 : 20);
-                default -> removeStaleHandle();
+                default -> {
+                    if (random.nextInt(20) == 0) {
+                        restart();
+                    } else {
+                        removeStaleHandle();
+                    }
+                }
             }
             if (op % 500 == 0 || op == OPS - 1) {
                 checkEverything();
@@ -94,6 +101,7 @@ class ConntrackModelTest {
         assertThat(expired).as("the run exercised expiry").isPositive();
         assertThat(clashes).as("the run exercised clashes").isPositive();
         assertThat(purged).as("the run exercised purges").isPositive();
+        assertThat(restarts).as("the run exercised restarts").isPositive();
     }
 
     int pickOp() {
@@ -313,6 +321,16 @@ class ConntrackModelTest {
         if (!live) {
             assertThat(table.remove(entry << 1)).as(where).isFalse();
         }
+    }
+
+    /** The agent restarts: its successor wraps a copy of the table's bytes and goes on with the same model. */
+    void restart() {
+        MemorySegment copy = Arena.ofAuto().allocate(table.segment().byteSize(), 64);
+        copy.copyFrom(table.segment());
+        long generation = table.generation();
+        table = ConntrackTable.wrap(copy, TIMEOUTS);
+        restarts++;
+        assertThat(table.generation()).as(where).isEqualTo(generation + 1);
     }
 
     void expire() {
