@@ -23,6 +23,9 @@ public final class Errno {
     public static final int ENOBUFS = 105;
     public static final int ESRCH = 3;
     public static final int ENETUNREACH = 101;
+    public static final int ENXIO = 6;
+    public static final int EMSGSIZE = 90;
+    public static final int ENETDOWN = 100;
 
     private static final String[] NAMES = {
         null, "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG",

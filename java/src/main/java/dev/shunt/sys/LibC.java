@@ -55,6 +55,17 @@ final class LibC {
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(1));
     static final MethodHandle IF_NAMETOINDEX = capturing("if_nametoindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));
 
+    /** mmap(addr, length, prot, flags, fd, offset): the packet rings. */
+    static final MethodHandle MMAP = capturing("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    static final MethodHandle MUNMAP = capturing("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    static final MethodHandle EPOLL_CREATE1 = capturing("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    static final MethodHandle EPOLL_CTL = capturing("epoll_ctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    /** epoll_wait blocks: never {@code critical}. */
+    static final MethodHandle EPOLL_WAIT = capturing("epoll_wait",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+
     static final MethodHandle GETPID = plain("getpid", FunctionDescriptor.of(JAVA_INT));
     static final MethodHandle GETPID_CRITICAL = plain("getpid", FunctionDescriptor.of(JAVA_INT), Linker.Option.critical(false));
     static final MethodHandle GETTID = plain("gettid", FunctionDescriptor.of(JAVA_INT));

@@ -31,6 +31,7 @@ public final class Sockets {
     public static final int SOL_SOCKET = 1;
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
+    public static final int SO_ERROR = 4;
     public static final int SO_RCVTIMEO = 20;
     public static final int SO_SNDBUFFORCE = 32;
     public static final int SO_RCVBUFFORCE = 33;
@@ -108,6 +109,26 @@ public final class Sockets {
         if (r < 0) {
             throw new SysException("setsockopt(level " + level + ", option " + option + ")", LibC.errno(state));
         }
+    }
+
+    /**
+     * getsockopt(2) into {@code value} (its whole size offered); returns the length the kernel
+     * wrote. {@code lengthScratch} is a caller-owned 4-byte native segment, so a caller on a hot
+     * path can read a struct option without allocating.
+     */
+    public static int getOption(Fd fd, int level, int option, MemorySegment value, MemorySegment lengthScratch) {
+        MemorySegment state = LibC.callState();
+        lengthScratch.set(JAVA_INT, 0, (int) value.byteSize());
+        int r;
+        try {
+            r = (int) LibC.GETSOCKOPT.invokeExact(state, fd.value(), level, option, value, lengthScratch);
+        } catch (Throwable t) {
+            throw LibC.downcallFailed("getsockopt", t);
+        }
+        if (r < 0) {
+            throw new SysException("getsockopt(level " + level + ", option " + option + ")", LibC.errno(state));
+        }
+        return lengthScratch.get(JAVA_INT, 0);
     }
 
     public static int getInt(Fd fd, int level, int option) {
