@@ -13,7 +13,11 @@ public final class Main {
 
     private Main() {}
 
+    /** Netty reports recoverable start-up conditions through java.util.logging; keep the CLI's output ours. */
+    private static final java.util.logging.Logger NETTY_LOG = java.util.logging.Logger.getLogger("io.netty");
+
     public static void main(String[] args) {
+        NETTY_LOG.setLevel(java.util.logging.Level.SEVERE);
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 

@@ -1,0 +1,30 @@
+package dev.shunt.agent;
+
+import dev.shunt.ipam.Cidr;
+
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+/**
+ * How one agent runs: its node name, the node's pod CIDR, where it keeps state, where it serves
+ * its API, and the pod MTU (underlay MTU - 50 once the VXLAN overlay exists).
+ */
+public record AgentConfig(String node, Cidr podCidr, Path stateDir, Path socket, int mtu) {
+    public static final Path DEFAULT_STATE = Path.of("/var/lib/shunt");
+    public static final Path DEFAULT_SOCKET = Path.of("/run/shunt/shunt.sock");
+    public static final int DEFAULT_MTU = 1450;
+    private static final Pattern NODE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?");
+
+    public AgentConfig {
+        if (node == null || !NODE.matcher(node).matches()) {
+            throw new IllegalArgumentException("invalid node name '" + node
+                    + "': 1 to 16 lower-case letters, digits and '-', starting and ending with a letter or digit");
+        }
+        if (!podCidr.isIpv4()) {
+            throw new IllegalArgumentException("the pod CIDR must be IPv4 for now, not " + podCidr);
+        }
+        if (mtu < 576 || mtu > 65535) {
+            throw new IllegalArgumentException("MTU " + mtu + " is outside 576-65535");
+        }
+    }
+}
