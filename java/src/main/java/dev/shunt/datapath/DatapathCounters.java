@@ -18,6 +18,7 @@ public final class DatapathCounters {
     long newFlows;
     long serviceRejects;
     long icmpErrorsTranslated;
+    long flowsPurged;
 
     public long received() {
         return received;
@@ -63,6 +64,11 @@ public final class DatapathCounters {
     /** New flows to a Service port without endpoints, refused with a TCP reset or ICMP port unreachable. */
     public long serviceRejects() {
         return serviceRejects;
+    }
+
+    /** Flows removed because their backend or Service port went away (or stopped taking new flows). */
+    public long flowsPurged() {
+        return flowsPurged;
     }
 
     public long icmpErrorsTranslated() {

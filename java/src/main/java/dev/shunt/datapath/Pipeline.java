@@ -17,6 +17,7 @@ import dev.shunt.service.ServiceTable;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 import static dev.shunt.datapath.ConntrackTable.ORIGINAL;
 import static dev.shunt.datapath.ConntrackTable.REPLY;
@@ -63,6 +64,7 @@ public final class Pipeline {
     private volatile Port[] ports = new Port[0];
     private volatile ForwardingTable forwarding;
     private volatile ServiceTable services = ServiceTable.empty();
+    private final ConcurrentLinkedQueue<ServiceChanges.Purge> pendingPurges = new ConcurrentLinkedQueue<>();
 
     // Per batch: the snapshots in use and the ports that have frames to flush.
     private Port[] batchPorts;
@@ -103,7 +105,15 @@ public final class Pipeline {
         forwarding = table;
     }
 
-    public void setServices(ServiceTable table) {
+    /**
+     * Swaps in a new Service snapshot. The flows it invalidates (backends gone, backends now
+     * terminating, Service ports gone; see {@link ServiceChanges}) are queued first and purged by
+     * the poll thread at the start of its next batch, before it reads the new snapshot: the queue
+     * is filled before the volatile write that publishes the snapshot, so the poll thread never
+     * sees the new Services without their purges.
+     */
+    public synchronized void setServices(ServiceTable table) {
+        pendingPurges.addAll(ServiceChanges.between(services, table));
         services = table;
     }
 
@@ -147,6 +157,10 @@ public final class Pipeline {
     }
 
     private void beginBatch() {
+        ServiceChanges.Purge purge;
+        while ((purge = pendingPurges.poll()) != null) {
+            counters.flowsPurged += purge.applyTo(conntrack);
+        }
         batchPorts = ports;
         fwd = forwarding;
         svc = services;

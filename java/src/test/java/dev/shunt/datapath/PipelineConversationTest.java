@@ -283,6 +283,23 @@ class PipelineConversationTest {
     }
 
     @Test
+    void removingABackendPurgesItsUdpFlowsSoTheClientMovesOnAtOnce() {
+        // The kube-proxy bug users still hit: a UDP client keeps sending to a dead backend for as
+        // long as the conntrack entry lives. Here its next datagram goes to a live backend.
+        int sport = 52000;
+        int first = udpToBackend(CLIENT, sport, QUERY);
+        List<Integer> others = new java.util.ArrayList<>(List.of(B1, B2, B3));
+        others.remove(Integer.valueOf(first));
+        rig.pipeline.setServices(ServiceTable.build(services(ready(others.get(0), others.get(1))), "n1"));
+        int next = udpToBackend(CLIENT, sport, QUERY);
+        assertThat(next).isIn(others.get(0), others.get(1));
+        assertThat(udpToBackend(CLIENT, sport, QUERY)).as("and it stays there").isEqualTo(next);
+        assertThat(rig.pipeline.counters().flowsPurged()).isEqualTo(1);
+        // A flow of another backend, and the web Service's other flows, are untouched.
+        assertThat(rig.pipeline.counters().newFlows()).isEqualTo(2);
+    }
+
+    @Test
     void terminatingEndpointKeepsItsFlowsButTakesNoNewOnes() {
         // Find a flow that lands on B2 while B1 and B2 are both ready.
         rig.pipeline.setServices(ServiceTable.build(services(ready(B1, B2)), "n1"));
