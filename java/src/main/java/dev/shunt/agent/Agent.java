@@ -15,8 +15,8 @@ import java.util.TreeMap;
 /**
  * One node's agent: IPAM, pod plumbing and the API, wired together. It runs in the node's network
  * namespace (a lab namespace, or the host's) and keeps its state in a directory, so a restarted
- * agent adopts the pods the previous one made. The fast path is attached in a later step; for now
- * the agent creates and removes pods' plumbing and serves the API.
+ * agent adopts the pods the previous one made. Every pod's traffic crosses the fast path
+ * ({@link FastPath}); Services, the host port and the overlay come in later steps.
  */
 public final class Agent implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -26,6 +26,8 @@ public final class Agent implements AutoCloseable {
     private final NetlinkHandle netlink;
     private final PodNetwork podNetwork;
     private final PodStore podStore;
+    private final FastPath fastPath;
+    private final dev.shunt.sys.Fd namespace;
     private final Map<String, PodRecord> pods = new TreeMap<>();
     private final long startedAt = System.currentTimeMillis();
     private ApiServer api;
@@ -41,6 +43,8 @@ public final class Agent implements AutoCloseable {
         }
         this.podNetwork = new PodNetwork(config.node(), config.podCidr(), config.mtu(), netlink, ipam);
         this.podStore = new PodStore(config.stateDir());
+        this.namespace = NetworkNamespace.openCurrent();
+        this.fastPath = new FastPath(netlink, namespace, 1 << 16, "shunt-fastpath-" + config.node());
     }
 
     /** Starts the agent in the calling thread's network namespace and serves its API. */
@@ -83,6 +87,7 @@ public final class Agent implements AutoCloseable {
     private void adopt() {
         for (PodRecord pod : podStore.load()) {
             if (NetworkNamespace.exists(pod.netns()) && netlink.links().find(pod.hostVeth()).isPresent()) {
+                fastPath.attach(pod);
                 pods.put(pod.name(), pod);
             } else {
                 podNetwork.delete(pod.name());
@@ -97,8 +102,10 @@ public final class Agent implements AutoCloseable {
         }
         PodRecord pod = podNetwork.create(name, labels);
         try {
+            fastPath.attach(pod);
             podStore.save(pod);
         } catch (RuntimeException e) {
+            fastPath.detach(name);
             podNetwork.delete(name);
             throw e;
         }
@@ -108,6 +115,7 @@ public final class Agent implements AutoCloseable {
 
     public void deletePod(String name) {
         PodNetwork.validateName(name);
+        fastPath.detach(name);
         podNetwork.delete(name);
         podStore.remove(name);
         pods.remove(name);
@@ -115,6 +123,11 @@ public final class Agent implements AutoCloseable {
 
     public Map<String, PodRecord> pods() {
         return Map.copyOf(pods);
+    }
+
+    /** The fast path's counters. */
+    public dev.shunt.datapath.DatapathCounters counters() {
+        return fastPath.counters();
     }
 
     public AgentConfig config() {
@@ -130,6 +143,9 @@ public final class Agent implements AutoCloseable {
             status.put("pods", pods.size());
             status.put("uptimeSeconds", (System.currentTimeMillis() - startedAt) / 1000);
             return ApiServer.Response.ok(JSON.writeValueAsString(status));
+        }
+        if (path.equals("/v1/stats") && method.equals("GET")) {
+            return ApiServer.Response.ok(JSON.writeValueAsString(Stats.of(fastPath.counters())));
         }
         if (path.equals("/v1/pods") && method.equals("GET")) {
             return ApiServer.Response.ok(JSON.writeValueAsString(pods.values()));
@@ -160,7 +176,9 @@ public final class Agent implements AutoCloseable {
         if (api != null) {
             api.close();
         }
+        fastPath.close();
         netlink.close();
+        namespace.close();
         ipam.close();
     }
 

@@ -129,15 +129,25 @@ public final class NetworkNamespace {
      * uses them later. An exception thrown by the task is rethrown here (checked ones wrapped).
      */
     public <T> T call(NetnsTask<T> task) {
-        Fd fd = openFd();
-        try {
-            return onOwnThread("netns-" + name, () -> {
-                Namespaces.enterNetwork(fd);
-                return task.call();
-            });
-        } finally {
-            fd.close();
+        try (Fd fd = openFd()) {
+            return callIn(fd, "netns-" + name, task);
         }
+    }
+
+    /**
+     * Runs {@code task} on a new platform thread inside the namespace {@code namespace} refers to
+     * (e.g. one captured with {@link #openCurrent()} while the caller was inside it).
+     */
+    public static <T> T callIn(Fd namespace, String threadName, NetnsTask<T> task) {
+        return onOwnThread(threadName, () -> {
+            Namespaces.enterNetwork(namespace);
+            return task.call();
+        });
+    }
+
+    /** An fd on the calling thread's own network namespace, to come back to it from other threads. */
+    public static Fd openCurrent() {
+        return Fd.openReadOnly("/proc/thread-self/ns/net");
     }
 
     /** {@link #call} for a task without a result. */

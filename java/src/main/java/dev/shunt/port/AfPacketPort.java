@@ -59,7 +59,7 @@ import static dev.shunt.sys.PacketSocketDescriptor.*;
  * nothing blocks: the TX kick is send(MSG_DONTWAIT), and idle waiting belongs to the poll loop,
  * which registers {@link #ringFd()} with its epoll (readable when a received frame is waiting).
  */
-public final class AfPacketPort implements Port, AutoCloseable {
+public final class AfPacketPort implements PollablePort, AutoCloseable {
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT;
     private static final int PAGE_SIZE = 4096;

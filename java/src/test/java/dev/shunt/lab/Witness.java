@@ -68,6 +68,24 @@ public final class Witness {
         }
     }
 
+    /** Runs a command to completion (30 s at most) and returns its standard output whatever its exit code. */
+    public static String runAllowingFailure(List<String> cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("timed out: " + cmd);
+            }
+            return new String(out, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new AssertionError("cannot run " + cmd, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted: " + cmd, e);
+        }
+    }
+
     private static JsonNode json(List<String> cmd) {
         String out = run(cmd).strip();
         try {

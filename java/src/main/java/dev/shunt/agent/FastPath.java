@@ -1,0 +1,159 @@
+package dev.shunt.agent;
+
+import dev.shunt.datapath.AffinityTable;
+import dev.shunt.datapath.ConntrackTable;
+import dev.shunt.datapath.DatapathCounters;
+import dev.shunt.datapath.ForwardingTable;
+import dev.shunt.datapath.Pipeline;
+import dev.shunt.datapath.PollLoop;
+import dev.shunt.netlink.MacAddress;
+import dev.shunt.netlink.NetlinkException;
+import dev.shunt.netlink.NetlinkHandle;
+import dev.shunt.netlink.TcFilter;
+import dev.shunt.netns.NetworkNamespace;
+import dev.shunt.port.AfPacketPort;
+import dev.shunt.service.ServiceTable;
+import dev.shunt.sys.BpfProgram;
+import dev.shunt.sys.Errno;
+import dev.shunt.sys.Fd;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The agent's side of the data plane: one {@link Pipeline} and its {@link PollLoop}, an AF_PACKET
+ * port on the node end of every pod's veth, and the tc ingress drop that keeps the kernel from
+ * also handling what the port takes (a packet socket sees frames before tc ingress). Pods' TX
+ * checksum, TSO and GSO are switched off until the ports carry virtio-net headers (offload
+ * issue): without them a pod's checksum-partial or 64 KB frames could not be forwarded.
+ *
+ * <p>Port id 0 is the host port ({@code shunt0}, not made yet: host-bound frames are dropped as
+ * NO_PORT until it exists); pods get 1, 2, ... Called on the agent's API thread only.
+ */
+final class FastPath implements AutoCloseable {
+    static final int HOST_PORT = 0;
+    private static final int TC_PRIORITY = 1;
+    private static final AfPacketPort.Config PORT_CONFIG = AfPacketPort.Config.defaults().withFrames(256, 256);
+
+    private final NetlinkHandle netlink;
+    /** The node's namespace: packet sockets must be created inside it, whichever thread asks. */
+    private final Fd nodeNamespace;
+    private final Pipeline pipeline;
+    private final PollLoop loop;
+    private final BpfProgram tcDrop = BpfProgram.tcDrop();
+    private final Map<String, AfPacketPort> ports = new HashMap<>();
+    private final Map<String, PodRecord> pods = new HashMap<>();
+    private final BitSet usedIds = new BitSet();
+
+    FastPath(NetlinkHandle netlink, Fd nodeNamespace, int conntrackCapacity, String threadName) {
+        this.netlink = netlink;
+        this.nodeNamespace = nodeNamespace;
+        usedIds.set(HOST_PORT);
+        this.pipeline = new Pipeline(ConntrackTable.allocate(conntrackCapacity), new AffinityTable(65536),
+                ForwardingTable.builder(HOST_PORT).build(), System.nanoTime());
+        this.loop = new PollLoop(pipeline, PollLoop.DEFAULT_SPIN_ROUNDS, threadName);
+    }
+
+    /** Puts a pod on the fast path: offloads off inside, tc drop and a port on the node end. */
+    void attach(PodRecord pod) {
+        NetworkNamespace.named(pod.netns()).run(() -> {
+            try (NetlinkHandle inside = NetlinkHandle.open()) {
+                inside.ethtool().txChecksum(PodNetwork.POD_IFNAME, false);
+                inside.ethtool().tso(PodNetwork.POD_IFNAME, false);
+                inside.ethtool().gso(PodNetwork.POD_IFNAME, false);
+            }
+        });
+        installDrop(pod.hostVeth());
+        int id = usedIds.nextClearBit(1);
+        int ifindex = netlink.links().get(pod.hostVeth()).index();
+        AfPacketPort port = NetworkNamespace.callIn(nodeNamespace, "port-open-" + pod.hostVeth(),
+                () -> AfPacketPort.open(id, pod.hostVeth(), ifindex, PORT_CONFIG));
+        usedIds.set(id);
+        ports.put(pod.name(), port);
+        pods.put(pod.name(), pod);
+        pipeline.attach(port);
+        publishForwarding();
+        loop.add(port);
+    }
+
+    /** Takes a pod off the fast path (before its plumbing is removed). */
+    void detach(String podName) {
+        AfPacketPort port = ports.remove(podName);
+        pods.remove(podName);
+        if (port == null) {
+            return;
+        }
+        loop.remove(port);
+        pipeline.detach(port.id());
+        publishForwarding();
+        port.close();
+        usedIds.clear(port.id());
+    }
+
+    void setServices(ServiceTable services) {
+        pipeline.setServices(services);
+    }
+
+    DatapathCounters counters() {
+        return pipeline.counters();
+    }
+
+    Pipeline pipeline() {
+        return pipeline;
+    }
+
+    private void installDrop(String dev) {
+        try {
+            netlink.trafficControl().addClsact(dev);
+        } catch (NetlinkException e) {
+            if (e.errno() != Errno.EEXIST) {
+                throw e;
+            }
+        }
+        for (TcFilter f : netlink.trafficControl().listIngressFilters(dev)) {
+            if (tcDrop.name().equals(f.bpfName())) {
+                return; // adopted from a previous agent
+            }
+        }
+        netlink.trafficControl().attachBpfIngress(dev, tcDrop, TC_PRIORITY);
+    }
+
+    private void publishForwarding() {
+        ForwardingTable.Builder table = ForwardingTable.builder(HOST_PORT);
+        for (Map.Entry<String, AfPacketPort> e : ports.entrySet()) {
+            PodRecord pod = pods.get(e.getKey());
+            table.pod(ipv4(pod.ip()), e.getValue().id(), mac(pod.podMac()));
+        }
+        pipeline.setForwarding(table.build());
+    }
+
+    static int ipv4(String text) {
+        try {
+            return ServiceTable.ipv4((Inet4Address) InetAddress.getByName(text));
+        } catch (Exception e) {
+            throw new IllegalArgumentException("not an IPv4 address: " + text, e);
+        }
+    }
+
+    static long mac(String text) {
+        byte[] b = MacAddress.parse(text).bytes();
+        long mac = 0;
+        for (byte x : b) {
+            mac = (mac << 8) | (x & 0xff);
+        }
+        return mac;
+    }
+
+    @Override
+    public void close() {
+        loop.close();
+        for (AfPacketPort port : ports.values()) {
+            port.close();
+        }
+        ports.clear();
+        tcDrop.close();
+    }
+}

@@ -1,0 +1,38 @@
+package dev.shunt.agent;
+
+import dev.shunt.datapath.DatapathCounters;
+import dev.shunt.datapath.PipelineDrop;
+import dev.shunt.packet.DropReason;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The fast path's counters as JSON-ready data: outcomes, and drops by reason (non-zero ones). */
+final class Stats {
+    private Stats() {}
+
+    static Map<String, Object> of(DatapathCounters c) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("received", c.received());
+        out.put("forwarded", c.forwarded());
+        out.put("answered", c.answered());
+        out.put("dropped", c.dropped());
+        Map<String, Long> drops = new LinkedHashMap<>();
+        for (DropReason r : DropReason.values()) {
+            if (r != DropReason.OK && c.parseDrops(r) > 0) {
+                drops.put(r.name(), c.parseDrops(r));
+            }
+        }
+        for (PipelineDrop r : PipelineDrop.values()) {
+            if (c.pipelineDrops(r) > 0) {
+                drops.put(r.name(), c.pipelineDrops(r));
+            }
+        }
+        out.put("drops", drops);
+        out.put("newFlows", c.newFlows());
+        out.put("natTranslations", c.natTranslations());
+        out.put("serviceRejects", c.serviceRejects());
+        out.put("flowsPurged", c.flowsPurged());
+        return out;
+    }
+}

@@ -1,0 +1,49 @@
+package dev.shunt.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shunt.agent.AgentConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+
+/** {@code shunt stats}: the fast path's counters, from the agent. */
+@Command(name = "stats", mixinStandardHelpOptions = true, description = "Show the fast path's counters.")
+final class StatsCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--socket", paramLabel = "PATH", description = "The agent's API socket (default: ${DEFAULT-VALUE}).")
+    Path socket = AgentConfig.DEFAULT_SOCKET;
+
+    @Option(names = "--json", description = "Print JSON.")
+    boolean json;
+
+    @Override
+    public void run() {
+        AgentClient.Reply reply = new AgentClient(socket).call("GET", "/v1/stats", null);
+        try {
+            ObjectMapper mapper = new ObjectMapper();
+            JsonNode stats = mapper.readTree(reply.body());
+            if (reply.status() != 200) {
+                throw new IllegalStateException(stats.path("error").asText(reply.body()));
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(stats));
+                return;
+            }
+            for (String key : new String[] {"received", "forwarded", "answered", "dropped", "newFlows", "natTranslations",
+                    "serviceRejects", "flowsPurged"}) {
+                out.printf("%-16s %d%n", key, stats.path(key).asLong());
+            }
+            stats.path("drops").properties().forEach(e -> out.printf("  drop %-22s %d%n", e.getKey(), e.getValue().asLong()));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("malformed answer from the agent: " + reply.body(), e);
+        }
+    }
+}
