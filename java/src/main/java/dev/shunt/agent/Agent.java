@@ -9,6 +9,7 @@ import dev.shunt.netns.NetworkNamespace;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -41,6 +42,8 @@ public final class Agent implements AutoCloseable {
         if (!netlink.links().get("lo").isUp()) {
             netlink.links().setUp("lo");
         }
+        // Pods reach the world through the node's stack (shunt0 in, the uplink out), as with any CNI.
+        dev.shunt.netns.Sysctl.write("net.ipv4.ip_forward", "1");
         this.podNetwork = new PodNetwork(config.node(), config.podCidr(), config.mtu(), netlink, ipam);
         this.podStore = new PodStore(config.stateDir());
         this.namespace = NetworkNamespace.openCurrent();
@@ -52,6 +55,9 @@ public final class Agent implements AutoCloseable {
         refusePrivateMountNamespace();
         Agent agent = new Agent(config);
         try {
+            long hostMac = HostPort.create(agent.netlink, config.mtu(),
+                    List.of(config.podCidr(), AgentConfig.CLUSTER_CIDR, AgentConfig.SERVICE_CIDR));
+            agent.fastPath.attachHost(HostPort.FAST_PATH_END, hostMac);
             agent.adopt();
             agent.api = ApiServer.start(config.socket(), agent::handle);
             return agent;
@@ -170,13 +176,18 @@ public final class Agent implements AutoCloseable {
         return ApiServer.Response.error(404, "no such API: " + method + " " + path);
     }
 
-    /** Stops serving; pods stay (a restarted agent adopts them). */
+    /**
+     * A graceful stop (SIGTERM): stops serving and removes the node-level plumbing it made (the
+     * host port and its routes). Pods stay, with their records, for a restarted agent to adopt: they
+     * belong to whoever asked for them, as containers belong to their runtime.
+     */
     @Override
     public void close() {
         if (api != null) {
             api.close();
         }
         fastPath.close();
+        HostPort.remove(netlink);
         netlink.close();
         namespace.close();
         ipam.close();

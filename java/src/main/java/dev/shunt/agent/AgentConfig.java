@@ -13,6 +13,10 @@ public record AgentConfig(String node, Cidr podCidr, Path stateDir, Path socket,
     public static final Path DEFAULT_STATE = Path.of("/var/lib/shunt");
     public static final Path DEFAULT_SOCKET = Path.of("/run/shunt/shunt.sock");
     public static final int DEFAULT_MTU = 1450;
+    /** Every node's pod CIDR lies in it (a /24 per node); routed to the fast path on every node. */
+    public static final Cidr CLUSTER_CIDR = Cidr.parse("10.244.0.0/16");
+    /** ClusterIPs come from it; routed to the fast path so the node itself can reach Services. */
+    public static final Cidr SERVICE_CIDR = Cidr.parse("10.96.0.0/12");
     private static final Pattern NODE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?");
 
     public AgentConfig {

@@ -30,8 +30,8 @@ import java.util.Map;
  * checksum, TSO and GSO are switched off until the ports carry virtio-net headers (offload
  * issue): without them a pod's checksum-partial or 64 KB frames could not be forwarded.
  *
- * <p>Port id 0 is the host port ({@code shunt0}, not made yet: host-bound frames are dropped as
- * NO_PORT until it exists); pods get 1, 2, ... Called on the agent's API thread only.
+ * <p>Port id 0 is the host port (see {@link HostPort}); pods get 1, 2, ... Called on the agent's
+ * API thread only.
  */
 final class FastPath implements AutoCloseable {
     static final int HOST_PORT = 0;
@@ -47,6 +47,8 @@ final class FastPath implements AutoCloseable {
     private final Map<String, AfPacketPort> ports = new HashMap<>();
     private final Map<String, PodRecord> pods = new HashMap<>();
     private final BitSet usedIds = new BitSet();
+    private AfPacketPort hostPort;
+    private long hostMac;
 
     FastPath(NetlinkHandle netlink, Fd nodeNamespace, int conntrackCapacity, String threadName) {
         this.netlink = netlink;
@@ -77,6 +79,22 @@ final class FastPath implements AutoCloseable {
         pipeline.attach(port);
         publishForwarding();
         loop.add(port);
+    }
+
+    /**
+     * Attaches the fast-path end of the host port (the veth whose other end, {@code shunt0}, the
+     * node's own stack uses): frames for anything that is not a pod go there, with
+     * {@code hostMac} (shunt0's MAC) as their destination.
+     */
+    void attachHost(String fastPathEnd, long hostStackMac) {
+        installDrop(fastPathEnd);
+        int ifindex = netlink.links().get(fastPathEnd).index();
+        hostPort = NetworkNamespace.callIn(nodeNamespace, "port-open-" + fastPathEnd,
+                () -> AfPacketPort.open(HOST_PORT, fastPathEnd, ifindex, PORT_CONFIG));
+        hostMac = hostStackMac;
+        pipeline.attach(hostPort);
+        publishForwarding();
+        loop.add(hostPort);
     }
 
     /** Takes a pod off the fast path (before its plumbing is removed). */
@@ -122,7 +140,7 @@ final class FastPath implements AutoCloseable {
     }
 
     private void publishForwarding() {
-        ForwardingTable.Builder table = ForwardingTable.builder(HOST_PORT);
+        ForwardingTable.Builder table = ForwardingTable.builder(HOST_PORT).hostMac(hostMac);
         for (Map.Entry<String, AfPacketPort> e : ports.entrySet()) {
             PodRecord pod = pods.get(e.getKey());
             table.pod(ipv4(pod.ip()), e.getValue().id(), mac(pod.podMac()));
@@ -152,6 +170,9 @@ final class FastPath implements AutoCloseable {
         loop.close();
         for (AfPacketPort port : ports.values()) {
             port.close();
+        }
+        if (hostPort != null) {
+            hostPort.close();
         }
         ports.clear();
         tcDrop.close();

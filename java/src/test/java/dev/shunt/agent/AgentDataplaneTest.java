@@ -27,6 +27,49 @@ class AgentDataplaneTest {
     Path dir;
 
     @Test
+    void podsReachTheNodeAndTheOutsideThroughTheHostPortAndTheNodeReachesPods() throws Exception {
+        String node = "t-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
+        AgentConfig config = new AgentConfig(node, Cidr.parse("10.244.5.0/24"), dir.resolve("state"), dir.resolve("s.sock"), 1450);
+        try (ScratchNamespace nodeNs = ScratchNamespace.create("node");
+             ScratchNamespace outside = ScratchNamespace.create("outside");
+             dev.shunt.sys.Fd outsideFd = outside.namespace().openFd()) {
+            // The lab underlay: node 198.18.5.1 <-> outside 198.18.5.2; the outside routes pods back via the node.
+            nodeNs.netlink().links().add(dev.shunt.netlink.VethSpec.of("shunt-up0", "shunt-up1").withPeerNamespace(outsideFd));
+            nodeNs.netlink().addresses().add("shunt-up0", dev.shunt.netlink.IpPrefix.parse("198.18.5.1/24"));
+            nodeNs.netlink().links().setUp("shunt-up0");
+            outside.netlink().addresses().add("shunt-up1", dev.shunt.netlink.IpPrefix.parse("198.18.5.2/24"));
+            outside.netlink().links().setUp("shunt-up1");
+            outside.netlink().routes().add(dev.shunt.netlink.Route.to(dev.shunt.netlink.IpPrefix.parse("10.244.0.0/16"))
+                    .via(dev.shunt.netlink.IpPrefix.parseAddress("198.18.5.1"))
+                    .dev(outside.netlink().links().get("shunt-up1").index()));
+
+            Agent agent = nodeNs.namespace().call(() -> Agent.start(config));
+            try {
+                PodRecord a = agent.addPod("a", Map.of());
+                assertThat(Witness.ip(nodeNs.name(), "route", "show").toString())
+                        .contains("\"dst\":\"10.244.0.0/16\"", "\"dst\":\"10.96.0.0/12\"", "\"dev\":\"shunt0\"");
+                assertThat(ping(a.netns(), "198.18.5.1")).as("pod -> node").contains("2 received");
+                assertThat(ping(nodeNs.name(), a.ip())).as("node -> pod").contains("2 received");
+                assertThat(ping(a.netns(), "198.18.5.2")).as("pod -> outside, routed by the node").contains("2 received");
+                assertThat(ping(outside.name(), a.ip())).as("outside -> pod").contains("2 received");
+                assertThat(agent.counters().pipelineDrops(dev.shunt.datapath.PipelineDrop.NO_PORT)).isZero();
+            } finally {
+                for (String pod : agent.pods().keySet()) {
+                    agent.deletePod(pod);
+                }
+                agent.close();
+            }
+            // A graceful stop removes the node-level plumbing it made.
+            assertThat(nodeNs.netlink().links().find("shunt0")).isEmpty();
+            assertThat(Witness.ip(nodeNs.name(), "route", "show").toString()).doesNotContain("10.244.0.0/16");
+        }
+    }
+
+    static String ping(String ns, String ip) {
+        return Witness.runAllowingFailure(List.of("ip", "netns", "exec", ns, "ping", "-c", "2", "-i", "0.2", "-W", "2", ip));
+    }
+
+    @Test
     void podsPingAndTalkTcpThroughTheFastPath() throws Exception {
         String node = "t-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
         AgentConfig config = new AgentConfig(node, Cidr.parse("10.244.6.0/24"), dir.resolve("state"), dir.resolve("s.sock"), 1450);
