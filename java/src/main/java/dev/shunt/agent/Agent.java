@@ -58,6 +58,7 @@ public final class Agent implements AutoCloseable {
             long hostMac = HostPort.create(agent.netlink, config.mtu(),
                     List.of(config.podCidr(), AgentConfig.CLUSTER_CIDR, AgentConfig.SERVICE_CIDR));
             agent.fastPath.attachHost(HostPort.FAST_PATH_END, hostMac);
+            MasqueradeRule.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END);
             agent.adopt();
             agent.api = ApiServer.start(config.socket(), agent::handle);
             return agent;
@@ -188,6 +189,7 @@ public final class Agent implements AutoCloseable {
         }
         fastPath.close();
         HostPort.remove(netlink);
+        MasqueradeRule.remove(namespace);
         netlink.close();
         namespace.close();
         ipam.close();

@@ -33,15 +33,13 @@ class AgentDataplaneTest {
         try (ScratchNamespace nodeNs = ScratchNamespace.create("node");
              ScratchNamespace outside = ScratchNamespace.create("outside");
              dev.shunt.sys.Fd outsideFd = outside.namespace().openFd()) {
-            // The lab underlay: node 198.18.5.1 <-> outside 198.18.5.2; the outside routes pods back via the node.
+            // The lab underlay: node 198.18.5.1 <-> outside 198.18.5.2. The outside has no route to
+            // pods: replies find their way back only because the node masquerades pod egress.
             nodeNs.netlink().links().add(dev.shunt.netlink.VethSpec.of("shunt-up0", "shunt-up1").withPeerNamespace(outsideFd));
             nodeNs.netlink().addresses().add("shunt-up0", dev.shunt.netlink.IpPrefix.parse("198.18.5.1/24"));
             nodeNs.netlink().links().setUp("shunt-up0");
             outside.netlink().addresses().add("shunt-up1", dev.shunt.netlink.IpPrefix.parse("198.18.5.2/24"));
             outside.netlink().links().setUp("shunt-up1");
-            outside.netlink().routes().add(dev.shunt.netlink.Route.to(dev.shunt.netlink.IpPrefix.parse("10.244.0.0/16"))
-                    .via(dev.shunt.netlink.IpPrefix.parseAddress("198.18.5.1"))
-                    .dev(outside.netlink().links().get("shunt-up1").index()));
 
             Agent agent = nodeNs.namespace().call(() -> Agent.start(config));
             try {
@@ -50,8 +48,9 @@ class AgentDataplaneTest {
                         .contains("\"dst\":\"10.244.0.0/16\"", "\"dst\":\"10.96.0.0/12\"", "\"dev\":\"shunt0\"");
                 assertThat(ping(a.netns(), "198.18.5.1")).as("pod -> node").contains("2 received");
                 assertThat(ping(nodeNs.name(), a.ip())).as("node -> pod").contains("2 received");
-                assertThat(ping(a.netns(), "198.18.5.2")).as("pod -> outside, routed by the node").contains("2 received");
-                assertThat(ping(outside.name(), a.ip())).as("outside -> pod").contains("2 received");
+                assertThat(ping(a.netns(), "198.18.5.2")).as("pod -> outside, routed and masqueraded by the node").contains("2 received");
+                String nft = Witness.run(List.of("ip", "netns", "exec", nodeNs.name(), "nft", "-j", "list", "table", "ip", "shunt"));
+                assertThat(nft).contains("\"masquerade\"", "pod-egress", "10.244.0.0");
                 assertThat(agent.counters().pipelineDrops(dev.shunt.datapath.PipelineDrop.NO_PORT)).isZero();
             } finally {
                 for (String pod : agent.pods().keySet()) {
@@ -62,6 +61,7 @@ class AgentDataplaneTest {
             // A graceful stop removes the node-level plumbing it made.
             assertThat(nodeNs.netlink().links().find("shunt0")).isEmpty();
             assertThat(Witness.ip(nodeNs.name(), "route", "show").toString()).doesNotContain("10.244.0.0/16");
+            assertThat(Witness.run(List.of("ip", "netns", "exec", nodeNs.name(), "nft", "-j", "list", "tables"))).doesNotContain("shunt");
         }
     }
 
