@@ -107,9 +107,14 @@ public final class Agent implements AutoCloseable {
         if (pods.containsKey(name)) {
             throw new IllegalArgumentException("pod '" + name + "' exists already");
         }
-        PodRecord pod = podNetwork.create(name, labels);
+        long start = System.nanoTime();
+        PodRecord plumbed = podNetwork.create(name, labels);
+        PodRecord pod = plumbed;
         try {
-            fastPath.attach(pod);
+            fastPath.attach(plumbed);
+            // What a user waits for: plumbing, the fast path and the durable record.
+            pod = new PodRecord(plumbed.name(), plumbed.labels(), plumbed.ip(), plumbed.netns(), plumbed.hostVeth(),
+                    plumbed.podMac(), plumbed.createdAtMillis(), (System.nanoTime() - start) / 1000);
             podStore.save(pod);
         } catch (RuntimeException e) {
             fastPath.detach(name);
@@ -152,7 +157,7 @@ public final class Agent implements AutoCloseable {
             return ApiServer.Response.ok(JSON.writeValueAsString(status));
         }
         if (path.equals("/v1/stats") && method.equals("GET")) {
-            return ApiServer.Response.ok(JSON.writeValueAsString(Stats.of(fastPath.counters())));
+            return ApiServer.Response.ok(JSON.writeValueAsString(Stats.of(fastPath.counters(), fastPath.portCounters())));
         }
         if (path.equals("/v1/pods") && method.equals("GET")) {
             return ApiServer.Response.ok(JSON.writeValueAsString(pods.values()));

@@ -119,6 +119,18 @@ final class FastPath implements AutoCloseable {
         return pipeline.counters();
     }
 
+    /** Every attached port by name (the host port first), for per-port counters. */
+    Map<String, dev.shunt.port.PortCounters> portCounters() {
+        Map<String, dev.shunt.port.PortCounters> out = new java.util.LinkedHashMap<>();
+        if (hostPort != null) {
+            out.put(hostPort.name(), hostPort.counters());
+        }
+        for (Map.Entry<String, AfPacketPort> e : new java.util.TreeMap<>(ports).entrySet()) {
+            out.put(e.getKey() + " (" + e.getValue().name() + ")", e.getValue().counters());
+        }
+        return out;
+    }
+
     Pipeline pipeline() {
         return pipeline;
     }

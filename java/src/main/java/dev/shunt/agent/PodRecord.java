@@ -9,7 +9,8 @@ import java.util.Map;
  * @param hostVeth  the node-side end of its veth pair (the fast path's port)
  * @param podMac    the MAC of the pod's eth0, for the forwarding table
  * @param createdAtMillis wall-clock creation time
- * @param setupMicros how long the plumbing took, for the p50/p99 figures
+ * @param setupMicros how long creating the pod took in the agent (plumbing, fast path, record),
+ *                    for the p50/p99 figures
  */
 public record PodRecord(String name, Map<String, String> labels, String ip, String netns, String hostVeth, String podMac,
                         long createdAtMillis, long setupMicros) {

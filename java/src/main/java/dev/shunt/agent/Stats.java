@@ -11,6 +11,23 @@ import java.util.Map;
 final class Stats {
     private Stats() {}
 
+    static Map<String, Object> of(DatapathCounters c, Map<String, dev.shunt.port.PortCounters> ports) {
+        Map<String, Object> out = of(c);
+        Map<String, Object> perPort = new LinkedHashMap<>();
+        ports.forEach((name, p) -> {
+            Map<String, Long> m = new LinkedHashMap<>();
+            m.put("rxPackets", p.rxPackets());
+            m.put("rxBytes", p.rxBytes());
+            m.put("txPackets", p.txPackets());
+            m.put("txBytes", p.txBytes());
+            m.put("rxDropped", p.rxDropped());
+            m.put("txDropped", p.txDropped());
+            perPort.put(name, m);
+        });
+        out.put("ports", perPort);
+        return out;
+    }
+
     static Map<String, Object> of(DatapathCounters c) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("received", c.received());

@@ -42,6 +42,10 @@ final class StatsCommand implements Runnable {
                 out.printf("%-16s %d%n", key, stats.path(key).asLong());
             }
             stats.path("drops").properties().forEach(e -> out.printf("  drop %-22s %d%n", e.getKey(), e.getValue().asLong()));
+            out.printf("%-30s %10s %10s %10s %10s%n", "PORT", "RX", "TX", "RX-DROP", "TX-DROP");
+            stats.path("ports").properties().forEach(e -> out.printf("%-30s %10d %10d %10d %10d%n", e.getKey(),
+                    e.getValue().path("rxPackets").asLong(), e.getValue().path("txPackets").asLong(),
+                    e.getValue().path("rxDropped").asLong(), e.getValue().path("txDropped").asLong()));
         } catch (java.io.IOException e) {
             throw new IllegalStateException("malformed answer from the agent: " + reply.body(), e);
         }
