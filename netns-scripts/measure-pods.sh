@@ -33,16 +33,17 @@ measure() { # label client-ns server-ns server-ip
     local rtt
     rtt=$(ip netns exec "$c" ping -c 200 -i 0.01 -q "$ip" | awk -F/ '/^rtt/ {print $5}')
     ip netns exec "$s" timeout $((SECS + 10)) iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+    local server=$!
     sleep 0.5
     local gbps
     gbps=$(ip netns exec "$c" timeout $((SECS + 10)) iperf3 -c "$ip" -p 5201 -t "$SECS" -J \
         | "${PY:-/usr/bin/python3}" -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
-    wait || true
+    wait "$server" || true   # only the server: a bare wait would wait for the agent too
     printf "%-34s ping avg %8s ms   TCP 1 stream %6s Gbit/s\n" "$label" "$rtt" "$gbps"
 }
 
 # 1. Plain kernel routing: a node namespace routing two /32 pods over veths (as the CNI ptp plugin
-#    lays them out, gateway 169.254.1.1 answered by proxy ARP), offloads on.
+#    lays them out: the gateway 169.254.1.1 on the node end of each veth), offloads on.
 K=shunt-meas-knode
 ip netns add $K; ip -n $K link set lo up
 ip netns exec $K sysctl -qw net.ipv4.ip_forward=1
@@ -52,7 +53,7 @@ for p in a b; do
     ip netns add "$ns"; ip -n "$ns" link set lo up
     ip -n $K link add "shunt-mk$p" type veth peer name eth0 netns "$ns"
     ip -n $K link set "shunt-mk$p" up
-    ip netns exec $K sysctl -qw "net.ipv4.conf.shunt-mk$p.proxy_arp=1"
+    ip -n $K addr add 169.254.1.1/32 dev "shunt-mk$p"   # the pods' gateway, as the ptp plugin gives it
     ip -n $K route add "$podip/32" dev "shunt-mk$p"
     ip -n "$ns" addr add "$podip/32" dev eth0; ip -n "$ns" link set eth0 up
     ip -n "$ns" route add 169.254.1.1 dev eth0 scope link
