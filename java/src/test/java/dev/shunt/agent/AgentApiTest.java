@@ -2,6 +2,7 @@ package dev.shunt.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shunt.cli.CliTest.Result;
 import dev.shunt.cli.Main;
 import dev.shunt.ipam.Cidr;
 import dev.shunt.lab.ScratchNamespace;
@@ -9,27 +10,17 @@ import dev.shunt.netns.NetworkNamespace;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.ThreadLocalRandom;
 
+import static dev.shunt.cli.CliTest.shunt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class AgentApiTest {
     @TempDir
     Path dir;
-
-    record Result(int exit, String out, String err) {}
-
-    static Result shunt(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Result(exit, out.toString(), err.toString());
-    }
 
     @Test
     void podsThroughTheApiSurviveAnAgentRestart() throws Exception {

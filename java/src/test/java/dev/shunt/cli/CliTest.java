@@ -15,10 +15,12 @@ import java.util.concurrent.ThreadLocalRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-class CliTest {
-    record Result(int exit, String out, String err) {}
+public class CliTest {
+    /** One CLI run: exit code and what it printed. */
+    public record Result(int exit, String out, String err) {}
 
-    static Result shunt(String... args) {
+    /** Runs the {@code shunt} command in-process, capturing its output. */
+    public static Result shunt(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
