@@ -29,6 +29,7 @@ public final class ForwardingTable {
     private final IntMap podPorts;
     private final long[] podMacs;
     private final IntMap remoteNodes;
+    private final int[] podIpByPort;
 
     private ForwardingTable(Builder b) {
         this.hostPort = b.hostPort;
@@ -44,10 +45,16 @@ public final class ForwardingTable {
         this.remoteMask = mask(b.nodeCidrPrefixLength);
         this.podPorts = new IntMap(b.pods.size());
         this.podMacs = new long[b.pods.size()];
+        int maxPort = Math.max(hostPort, overlayPort);
+        for (long[] pod : b.pods.values()) {
+            maxPort = Math.max(maxPort, (int) pod[0]);
+        }
+        this.podIpByPort = new int[maxPort + 1];
         int i = 0;
         for (Map.Entry<Integer, long[]> pod : b.pods.entrySet()) {
             podPorts.put(pod.getKey(), (i << 16) | (int) pod.getValue()[0]);
             podMacs[i++] = pod.getValue()[1];
+            podIpByPort[(int) pod.getValue()[0]] = pod.getKey();
         }
         this.remoteNodes = new IntMap(b.remoteCidrs.size());
         for (Map.Entry<Integer, Integer> r : b.remoteCidrs.entrySet()) {
@@ -107,6 +114,38 @@ public final class ForwardingTable {
      */
     public long remoteNodeMac(int node) {
         return node >= 0 && node < remoteMacs.length ? remoteMacs[node] : 0;
+    }
+
+    /**
+     * Where a packet to {@code ip} goes, in one probe: the output port in the top 16 bits and the
+     * next hop's MAC in the low 48 ({@link #hopPort}, {@link #hopMac}). The same answer as
+     * {@link #route} and {@link #nextHopMac} together, which would probe up to three times.
+     */
+    public long nextHop(int ip) {
+        int v = podPorts.get(ip);
+        if (v != IntMap.MISSING) {
+            return ((long) (v & 0xffff) << 48) | podMacs[v >>> 16];
+        }
+        if (overlayPort != NO_PORT) {
+            int node = remoteNodes.get(ip & remoteMask);
+            if (node != IntMap.MISSING) {
+                return ((long) overlayPort << 48) | remoteNodeMac(node);
+            }
+        }
+        return ((long) (hostPort & 0xffff) << 48) | hostMac;
+    }
+
+    public static int hopPort(long hop) {
+        return (int) (hop >>> 48);
+    }
+
+    public static long hopMac(long hop) {
+        return hop & 0xFFFF_FFFF_FFFFL;
+    }
+
+    /** The address of the pod attached to {@code port}, or 0 when none is (anti-spoofing, one array read). */
+    public int podIpOfPort(int port) {
+        return port >= 0 && port < podIpByPort.length ? podIpByPort[port] : 0;
     }
 
     /** The destination MAC for a frame leaving by {@code port} towards {@code ip}. */

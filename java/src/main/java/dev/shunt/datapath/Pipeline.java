@@ -214,7 +214,7 @@ public final class Pipeline {
         int src = meta.src4();
         int dst = meta.dst4();
         int proto = meta.l4Protocol();
-        if (isPodPort(inPort) && fwd.podPort(src) != inPort) {
+        if (isPodPort(inPort) && fwd.podIpOfPort(inPort) != src) {
             drop(PipelineDrop.POD_SOURCE_MISMATCH);
             return;
         }
@@ -482,8 +482,8 @@ public final class Pipeline {
     }
 
     private void forward(int inPort, MemorySegment s, long off, int len, int dst, boolean natted) {
-        ForwardingTable table = fwd;
-        int out = table.route(dst);
+        long hop = fwd.nextHop(dst);
+        int out = ForwardingTable.hopPort(hop);
         if (out == inPort && !natted) {
             drop(PipelineDrop.LOOP);
             return;
@@ -492,7 +492,7 @@ public final class Pipeline {
         ip.decrementTtl();
         eth.wrap(s, off);
         eth.source(ForwardingTable.GATEWAY_MAC);
-        eth.destination(table.nextHopMac(out, dst));
+        eth.destination(ForwardingTable.hopMac(hop));
         if (send(out, s, off, len, true)) {
             counters.forwarded++;
         }

@@ -32,6 +32,27 @@ class ForwardingTableTest {
     }
 
     @Test
+    void nextHopIsRouteAndMacInOneProbe() {
+        ForwardingTable t = ForwardingTable.builder(0).hostMac(0x02000000000aL)
+                .pod(ip(10, 244, 1, 5), 3, 0x020000000005L)
+                .overlay(1, 24)
+                .remoteNode(ip(10, 244, 2, 0), 7, 0x02000000bbbbL)
+                .build();
+        Random r = new Random(9);
+        int[] probes = {ip(10, 244, 1, 5), ip(10, 244, 2, 9), ip(198, 18, 0, 1), ip(10, 244, 1, 6)};
+        for (int i = 0; i < 2000; i++) {
+            int ip = i < probes.length ? probes[i] : r.nextInt();
+            long hop = t.nextHop(ip);
+            int port = t.route(ip);
+            assertThat(ForwardingTable.hopPort(hop)).isEqualTo(port);
+            assertThat(ForwardingTable.hopMac(hop)).isEqualTo(t.nextHopMac(port, ip));
+        }
+        assertThat(t.podIpOfPort(3)).isEqualTo(ip(10, 244, 1, 5));
+        assertThat(t.podIpOfPort(0)).isZero();
+        assertThat(t.podIpOfPort(999)).isZero();
+    }
+
+    @Test
     void manyPodsAgreeWithAHashMap() {
         Random r = new Random(5);
         ForwardingTable.Builder b = ForwardingTable.builder(0);
