@@ -86,17 +86,10 @@ public final class ForwardingTable {
 
     /**
      * The port a packet to {@code ip} leaves by: a local pod's port, the overlay port for another
-     * node's pod, else the host port.
+     * node's pod, else the host port. The port half of {@link #nextHop}.
      */
     public int route(int ip) {
-        int pod = podPort(ip);
-        if (pod != NO_PORT) {
-            return pod;
-        }
-        if (overlayPort != NO_PORT && remoteNode(ip) >= 0) {
-            return overlayPort;
-        }
-        return hostPort;
+        return hopPort(nextHop(ip));
     }
 
     public int hostPort() {
@@ -118,8 +111,8 @@ public final class ForwardingTable {
 
     /**
      * Where a packet to {@code ip} goes, in one probe: the output port in the top 16 bits and the
-     * next hop's MAC in the low 48 ({@link #hopPort}, {@link #hopMac}). The same answer as
-     * {@link #route} and {@link #nextHopMac} together, which would probe up to three times.
+     * next hop's MAC in the low 48 ({@link #hopPort}, {@link #hopMac}): a local pod's port and
+     * MAC, else the overlay port and the remote node's VTEP MAC, else the host port and host MAC.
      */
     public long nextHop(int ip) {
         int v = podPorts.get(ip);
@@ -146,17 +139,6 @@ public final class ForwardingTable {
     /** The address of the pod attached to {@code port}, or 0 when none is (anti-spoofing, one array read). */
     public int podIpOfPort(int port) {
         return port >= 0 && port < podIpByPort.length ? podIpByPort[port] : 0;
-    }
-
-    /** The destination MAC for a frame leaving by {@code port} towards {@code ip}. */
-    public long nextHopMac(int port, int ip) {
-        if (port == hostPort) {
-            return hostMac;
-        }
-        if (port == overlayPort && podPort(ip) == NO_PORT) {
-            return remoteNodeMac(remoteNode(ip));
-        }
-        return podMac(ip);
     }
 
     public int overlayPort() {

@@ -32,8 +32,7 @@ final class Responder {
     private final Ipv4View ip = new Ipv4View();
     private final IcmpView icmp = new IcmpView();
     private final TcpView tcp = new TcpView();
-    private final Ipv4View quoted = new Ipv4View();
-    private final TcpView quotedTcp = new TcpView();
+    private final TcpView resetTcp = new TcpView();
 
     MemorySegment scratch() {
         return scratch;
@@ -139,7 +138,7 @@ final class Responder {
         int seq = tcp.sequence();
         int ack = tcp.acknowledgment();
         long l4 = ethLength + Ipv4View.MIN_LENGTH;
-        TcpView out = quotedTcp.wrap(scratch, l4);
+        TcpView out = resetTcp.wrap(scratch, l4);
         out.sourcePort(sourcePort);
         out.destinationPort(meta.srcPort());
         if ((flags & TcpView.ACK) != 0) {
@@ -173,10 +172,5 @@ final class Responder {
         ip.source(source);
         ip.destination(destination);
         ip.updateChecksum();
-    }
-
-    /** For translating ICMP errors: a view over the packet an error quotes. */
-    Ipv4View quotedView(MemorySegment frame, long offset) {
-        return quoted.wrap(frame, offset);
     }
 }
