@@ -48,36 +48,30 @@ public final class Witness {
 
     /** Runs a command to completion (30 s at most) and returns its standard output; throws on a non-zero exit. */
     public static String run(List<String> cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
-            byte[] out = p.getInputStream().readAllBytes();
-            byte[] err = p.getErrorStream().readAllBytes();
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("timed out: " + cmd);
-            }
-            if (p.exitValue() != 0) {
-                throw new AssertionError(cmd + " exited " + p.exitValue() + ": " + new String(err, StandardCharsets.UTF_8));
-            }
-            return new String(out, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new AssertionError("cannot run " + cmd, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted: " + cmd, e);
+        Finished f = exec(cmd, false);
+        if (f.exit() != 0) {
+            throw new AssertionError(cmd + " exited " + f.exit() + ": " + f.err());
         }
+        return f.out();
     }
 
-    /** Runs a command to completion (30 s at most) and returns its standard output whatever its exit code. */
+    /** Runs a command to completion (30 s at most) and returns its output (stderr included) whatever its exit code. */
     public static String runAllowingFailure(List<String> cmd) {
+        return exec(cmd, true).out();
+    }
+
+    private record Finished(int exit, String out, String err) {}
+
+    private static Finished exec(List<String> cmd, boolean mergeStderr) {
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(mergeStderr).start();
             byte[] out = p.getInputStream().readAllBytes();
+            byte[] err = mergeStderr ? new byte[0] : p.getErrorStream().readAllBytes();
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 throw new AssertionError("timed out: " + cmd);
             }
-            return new String(out, StandardCharsets.UTF_8);
+            return new Finished(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new AssertionError("cannot run " + cmd, e);
         } catch (InterruptedException e) {
