@@ -43,7 +43,7 @@ public final class ServiceChanges {
             for (int b = 0; b < before.backendCount(e); b++) {
                 int ip = before.backendIp(e, b);
                 int port = before.backendPort(e, b);
-                int now = find(after, next, ip, port);
+                int now = after.backendIndex(next, ip, port);
                 if (now < 0) {
                     purges.add(new Purge(Purge.Kind.BACKEND, ip, port, before.protocol(e), 0, false));
                 } else if (after.backendTerminating(next, now) && !before.backendTerminating(e, b)) {
@@ -52,14 +52,5 @@ public final class ServiceChanges {
             }
         }
         return purges;
-    }
-
-    private static int find(ServiceTable table, int entry, int ip, int port) {
-        for (int b = 0; b < table.backendCount(entry); b++) {
-            if (table.backendIp(entry, b) == ip && table.backendPort(entry, b) == port) {
-                return b;
-            }
-        }
-        return -1;
     }
 }

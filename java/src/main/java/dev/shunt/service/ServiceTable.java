@@ -157,6 +157,16 @@ public final class ServiceTable {
         return -1;
     }
 
+    /** The index of backend {@code ip:port} among all of the entry's backends (terminating ones too), or -1. */
+    public int backendIndex(int entry, int ip, int port) {
+        for (int b = 0; b < backendIp[entry].length; b++) {
+            if (backendIp[entry][b] == ip && backendPort[entry][b] == port) {
+                return b;
+            }
+        }
+        return -1;
+    }
+
     /** A stable id of the Service port (its VIP, protocol and port), for conntrack purges. */
     public int servicePortId(int entry) {
         return (int) (Hashing.mix(vipKey(vip[entry], protocol[entry], port[entry])) & 0x7fffffff);
