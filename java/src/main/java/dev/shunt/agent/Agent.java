@@ -7,17 +7,29 @@ import dev.shunt.ipam.IpamStore;
 import dev.shunt.netlink.NetlinkHandle;
 import dev.shunt.netns.NetworkNamespace;
 
+import dev.shunt.service.ServiceTable;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One node's agent: IPAM, pod plumbing and the API, wired together. It runs in the node's network
  * namespace (a lab namespace, or the host's) and keeps its state in a directory, so a restarted
  * agent adopts the pods the previous one made. Every pod's traffic crosses the fast path
- * ({@link FastPath}); Services, the host port and the overlay come in later steps.
+ * ({@link FastPath}). Services ({@link ServiceRegistry}, persisted by {@link ServiceStore}) get
+ * their endpoints from the pods whose labels match; every change to either publishes a new
+ * Service snapshot to the fast path.
+ *
+ * <p>Threads: API requests (one netty event loop) and timers (pods' grace periods, captures) run on
+ * different threads; every method that reads or changes pods or Services holds this object's lock.
  */
 public final class Agent implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -30,6 +42,11 @@ public final class Agent implements AutoCloseable {
     private final FastPath fastPath;
     private final dev.shunt.sys.Fd namespace;
     private final Map<String, PodRecord> pods = new TreeMap<>();
+    private final ServiceStore serviceStore;
+    private final ServiceRegistry services;
+    /** Timers: the end of pods' grace periods, captures. One thread, made here, in the node's namespace. */
+    private final ScheduledExecutorService scheduler;
+    private final Captures captures;
     private final long startedAt = System.currentTimeMillis();
     private ApiServer api;
 
@@ -48,6 +65,14 @@ public final class Agent implements AutoCloseable {
         this.podStore = new PodStore(config.stateDir());
         this.namespace = NetworkNamespace.openCurrent();
         this.fastPath = new FastPath(netlink, namespace, 1 << 16, "shunt-fastpath-" + config.node());
+        this.serviceStore = new ServiceStore(config.stateDir());
+        this.services = new ServiceRegistry(config.node(), serviceStore.load());
+        ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1,
+                Thread.ofPlatform().name("shunt-agent-timers-" + config.node()).daemon(true).factory());
+        timers.setRemoveOnCancelPolicy(true);
+        timers.prestartAllCoreThreads();
+        this.scheduler = timers;
+        this.captures = new Captures(fastPath.pipeline(), scheduler);
     }
 
     /** Starts the agent in the calling thread's network namespace and serves its API. */
@@ -59,7 +84,10 @@ public final class Agent implements AutoCloseable {
                     List.of(config.podCidr(), AgentConfig.CLUSTER_CIDR, AgentConfig.SERVICE_CIDR));
             agent.fastPath.attachHost(HostPort.FAST_PATH_END, hostMac);
             MasqueradeRule.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END);
-            agent.adopt();
+            synchronized (agent) {
+                agent.adopt();
+                agent.publishServices();
+            }
             agent.api = ApiServer.start(config.socket(), agent::handle);
             return agent;
         } catch (RuntimeException e) {
@@ -96,6 +124,10 @@ public final class Agent implements AutoCloseable {
             if (NetworkNamespace.exists(pod.netns()) && netlink.links().find(pod.hostVeth()).isPresent()) {
                 fastPath.attach(pod);
                 pods.put(pod.name(), pod);
+                if (pod.terminating()) {
+                    // Its grace period continues; one that ended while no agent ran ends at once.
+                    scheduleRemoval(pod);
+                }
             } else {
                 podNetwork.delete(pod.name());
                 podStore.remove(pod.name());
@@ -103,9 +135,9 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    public PodRecord addPod(String name, Map<String, String> labels) {
+    public synchronized PodRecord addPod(String name, Map<String, String> labels) {
         if (pods.containsKey(name)) {
-            throw new IllegalArgumentException("pod '" + name + "' exists already");
+            throw new IllegalArgumentException("pod '" + name + "' exists already" + (pods.get(name).terminating() ? " (terminating)" : ""));
         }
         long start = System.nanoTime();
         PodRecord plumbed = podNetwork.create(name, labels);
@@ -114,7 +146,7 @@ public final class Agent implements AutoCloseable {
             fastPath.attach(plumbed);
             // What a user waits for: plumbing, the fast path and the durable record.
             pod = new PodRecord(plumbed.name(), plumbed.labels(), plumbed.ip(), plumbed.netns(), plumbed.hostVeth(),
-                    plumbed.podMac(), plumbed.createdAtMillis(), (System.nanoTime() - start) / 1000);
+                    plumbed.podMac(), plumbed.createdAtMillis(), (System.nanoTime() - start) / 1000, 0);
             podStore.save(pod);
         } catch (RuntimeException e) {
             fastPath.detach(name);
@@ -122,19 +154,107 @@ public final class Agent implements AutoCloseable {
             throw e;
         }
         pods.put(name, pod);
+        publishServices();
         return pod;
     }
 
-    public void deletePod(String name) {
+    /** Deletes a pod at once: off the fast path, plumbing removed, IP released, its flows purged. */
+    public synchronized void deletePod(String name) {
         PodNetwork.validateName(name);
+        int port = fastPath.portIdOf(name);
+        if (port >= 0) {
+            captures.portGone(port);
+        }
         fastPath.detach(name);
         podNetwork.delete(name);
         podStore.remove(name);
         pods.remove(name);
+        publishServices();
     }
 
-    public Map<String, PodRecord> pods() {
+    /**
+     * Deletes a pod after a grace period: until then it is terminating (its endpoints not ready but
+     * serving, so new flows avoid it while its established ones drain), then it is deleted for
+     * real. A shorter grace for a pod already terminating brings its end forward; a longer one
+     * does not postpone it. {@code graceSeconds} 0 deletes at once.
+     */
+    public synchronized PodRecord deletePod(String name, int graceSeconds) {
+        if (graceSeconds < 0 || graceSeconds > 86400) {
+            throw new IllegalArgumentException("grace period " + graceSeconds + " s is outside 0-86400");
+        }
+        PodRecord pod = pods.get(name);
+        if (pod == null) {
+            throw new ApiServer.Refusal(404, "no pod '" + name + "'");
+        }
+        if (graceSeconds == 0) {
+            deletePod(name);
+            return pod;
+        }
+        long until = System.currentTimeMillis() + graceSeconds * 1000L;
+        if (pod.terminating() && pod.terminatingUntilMillis() <= until) {
+            return pod;
+        }
+        PodRecord terminating = pod.terminatingUntil(until);
+        podStore.save(terminating);
+        pods.put(name, terminating);
+        publishServices();
+        scheduleRemoval(terminating);
+        return terminating;
+    }
+
+    private void scheduleRemoval(PodRecord pod) {
+        long delay = Math.max(0, pod.terminatingUntilMillis() - System.currentTimeMillis());
+        scheduler.schedule(() -> endGracePeriod(pod.name(), pod.terminatingUntilMillis()), delay, TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized void endGracePeriod(String name, long until) {
+        PodRecord pod = pods.get(name);
+        // A pod deleted meanwhile, or whose grace was shortened (another timer), is not this timer's.
+        if (pod == null || pod.terminatingUntilMillis() != until) {
+            return;
+        }
+        try {
+            deletePod(name);
+        } catch (RuntimeException e) {
+            System.err.println("shunt agent: cannot delete pod " + name + " at the end of its grace period: " + e.getMessage());
+        }
+    }
+
+    public synchronized Map<String, PodRecord> pods() {
         return Map.copyOf(pods);
+    }
+
+    /** Adds a Service (allocating what it lacks), persists it and publishes it; returns it with its endpoints. */
+    public synchronized ServiceRegistry.ServiceView addService(ServiceSpec request) {
+        ServiceSpec spec = services.prepare(request, System.currentTimeMillis());
+        serviceStore.save(spec);
+        services.put(spec);
+        try {
+            publishServices();
+        } catch (RuntimeException e) {
+            services.remove(spec.name());
+            serviceStore.remove(spec.name());
+            throw e;
+        }
+        return services.view(spec, pods.values());
+    }
+
+    public synchronized void deleteService(String name) {
+        if (services.get(name) == null) {
+            throw new ApiServer.Refusal(404, "no Service '" + name + "'");
+        }
+        serviceStore.remove(name);
+        services.remove(name);
+        publishServices();
+    }
+
+    public synchronized List<ServiceRegistry.ServiceView> services() {
+        return services.all().stream().map(s -> services.view(s, pods.values())).toList();
+    }
+
+    /** Builds the Service snapshot from the Services and the pods of the moment and hands it to the fast path. */
+    private void publishServices() {
+        fastPath.setServices(ServiceTable.build(services.resolve(pods.values()), config.node()));
     }
 
     /** The fast path's counters. */
@@ -146,8 +266,9 @@ public final class Agent implements AutoCloseable {
         return config;
     }
 
-    ApiServer.Response handle(String method, String uri, byte[] body) throws Exception {
+    synchronized ApiServer.Response handle(String method, String uri, byte[] body) throws Exception {
         String path = uri.contains("?") ? uri.substring(0, uri.indexOf('?')) : uri;
+        Map<String, String> query = query(uri);
         if (path.equals("/v1/status") && method.equals("GET")) {
             Map<String, Object> status = new LinkedHashMap<>();
             status.put("node", config.node());
@@ -176,8 +297,58 @@ public final class Agent implements AutoCloseable {
             if (!pods.containsKey(name)) {
                 return ApiServer.Response.error(404, "no pod '" + name + "'");
             }
-            deletePod(name);
+            int grace = intParameter(query, "grace", 0);
+            PodRecord pod = deletePod(name, grace);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("deleted", name);
+            out.put("terminatingUntilMillis", grace == 0 ? 0 : pod.terminatingUntilMillis());
+            return ApiServer.Response.ok(JSON.writeValueAsString(out));
+        }
+        if (path.equals("/v1/services") && method.equals("GET")) {
+            return ApiServer.Response.ok(JSON.writeValueAsString(services()));
+        }
+        if (path.equals("/v1/services") && method.equals("POST")) {
+            ServiceSpec request;
+            try {
+                request = JSON.readValue(body, ServiceSpec.class);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("body must be a Service: " + e.getMessage());
+            }
+            return ApiServer.Response.ok(JSON.writeValueAsString(addService(request)));
+        }
+        if (path.startsWith("/v1/services/") && method.equals("DELETE")) {
+            String name = path.substring("/v1/services/".length());
+            deleteService(name);
             return ApiServer.Response.ok("{\"deleted\":" + ApiServer.quote(name) + "}");
+        }
+        if (path.equals("/v1/flows") && method.equals("GET")) {
+            String service = query.get("service");
+            if (service != null && services.get(service) == null) {
+                throw new ApiServer.Refusal(404, "no Service '" + service + "'");
+            }
+            return ApiServer.Response.ok(JSON.writeValueAsString(FlowReport.of(fastPath.pipeline().conntrack(),
+                    fastPath.pipeline().services(), pods, service, System.nanoTime())));
+        }
+        if (path.equals("/v1/captures") && method.equals("POST")) {
+            JsonNode request = JSON.readTree(body);
+            if (request == null || !request.hasNonNull("port") || !request.hasNonNull("count") || !request.hasNonNull("file")) {
+                throw new IllegalArgumentException("body must be {\"port\": POD or \"host\", \"count\": N, \"file\": PATH}");
+            }
+            String port = request.get("port").asText();
+            int id = port.equals("host") ? FastPath.HOST_PORT : fastPath.portIdOf(port);
+            if (id < 0) {
+                throw new ApiServer.Refusal(404, "no port '" + port + "': a pod's name or 'host'");
+            }
+            return ApiServer.Response.ok(JSON.writeValueAsString(captures.start(port, id, request.get("count").asInt(),
+                    request.path("snaplen").asInt(2048), Path.of(request.get("file").asText()),
+                    request.path("timeoutSeconds").asInt(60))));
+        }
+        if (path.startsWith("/v1/captures/") && method.equals("GET")) {
+            String id = path.substring("/v1/captures/".length());
+            if (!id.matches("[0-9]{1,18}")) {
+                throw new ApiServer.Refusal(404, "no capture '" + id + "'");
+            }
+            return ApiServer.Response.ok(JSON.writeValueAsString(captures.status(Long.parseLong(id))));
         }
         return ApiServer.Response.error(404, "no such API: " + method + " " + path);
     }
@@ -187,11 +358,42 @@ public final class Agent implements AutoCloseable {
      * host port and its routes). Pods stay, with their records, for a restarted agent to adopt: they
      * belong to whoever asked for them, as containers belong to their runtime.
      */
+    private static Map<String, String> query(String uri) {
+        Map<String, String> out = new LinkedHashMap<>();
+        int q = uri.indexOf('?');
+        if (q < 0) {
+            return out;
+        }
+        for (String pair : uri.substring(q + 1).split("&")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int eq = pair.indexOf('=');
+            String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            out.put(key, eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
+    private static int intParameter(Map<String, String> query, String name, int absent) {
+        String value = query.get(name);
+        if (value == null) {
+            return absent;
+        }
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be a whole number, not '" + value + "'");
+        }
+    }
+
     @Override
     public void close() {
         if (api != null) {
             api.close();
         }
+        scheduler.shutdownNow();
+        captures.stop();
         fastPath.close();
         HostPort.remove(netlink);
         MasqueradeRule.remove(namespace);

@@ -53,6 +53,20 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
+    /** A request the agent turns down with a status of its own: 404 (no such object), 409 (conflict). */
+    public static final class Refusal extends RuntimeException {
+        private final int status;
+
+        public Refusal(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        public int status() {
+            return status;
+        }
+    }
+
     private static final int MAX_BODY = 1 << 20;
 
     private final Path socket;
@@ -158,6 +172,8 @@ public final class ApiServer implements AutoCloseable {
             Response response;
             try {
                 response = handler.handle(request.method().name(), request.uri(), body);
+            } catch (Refusal e) {
+                response = Response.error(e.status(), e.getMessage());
             } catch (IllegalArgumentException e) {
                 response = Response.error(400, e.getMessage());
             } catch (Exception e) {

@@ -111,6 +111,12 @@ final class FastPath implements AutoCloseable {
         usedIds.clear(port.id());
     }
 
+    /** The port id of a pod on the fast path, or -1. */
+    int portIdOf(String podName) {
+        AfPacketPort port = ports.get(podName);
+        return port == null ? -1 : port.id();
+    }
+
     void setServices(ServiceTable services) {
         pipeline.setServices(services);
     }

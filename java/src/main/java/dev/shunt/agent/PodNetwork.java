@@ -103,7 +103,7 @@ public final class PodNetwork {
             nodeNetlink.links().setUp(hostVeth);
             long micros = (System.nanoTime() - start) / 1000;
             PodRecord record = new PodRecord(pod, labels, ip.address().getHostAddress(), nsName, hostVeth, mac,
-                    System.currentTimeMillis(), micros);
+                    System.currentTimeMillis(), micros, 0);
             done = true;
             return record;
         } finally {

@@ -4,18 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Pod records in {@code STATE/pods/NAME.json}, each written to a temporary file, fsynced and
- * renamed, so a killed agent leaves whole records only and a restarted one can adopt its pods.
+ * Pod records in {@code STATE/pods/NAME.json}, each replaced durably ({@link DurableFile}), so a
+ * killed agent leaves whole records only and a restarted one can adopt its pods.
  */
 final class PodStore {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -31,16 +28,8 @@ final class PodStore {
     }
 
     void save(PodRecord pod) {
-        Path tmp = dir.resolve(pod.name() + ".json.tmp");
         try {
-            Files.write(tmp, JSON.writeValueAsBytes(pod));
-            try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                c.force(true);
-            }
-            Files.move(tmp, dir.resolve(pod.name() + ".json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-                d.force(true);
-            }
+            DurableFile.replace(dir.resolve(pod.name() + ".json"), JSON.writeValueAsBytes(pod));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot save pod " + pod.name(), e);
         }
@@ -48,7 +37,7 @@ final class PodStore {
 
     void remove(String name) {
         try {
-            Files.deleteIfExists(dir.resolve(name + ".json"));
+            DurableFile.delete(dir.resolve(name + ".json"));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot remove pod record " + name, e);
         }

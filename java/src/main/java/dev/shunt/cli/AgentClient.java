@@ -18,10 +18,26 @@ import java.nio.file.Path;
 final class AgentClient {
     record Reply(int status, String body) {}
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     private final Path socket;
 
     AgentClient(Path socket) {
         this.socket = socket;
+    }
+
+    /** Calls the agent and returns its JSON answer; an error answer becomes an exception with the agent's message. */
+    com.fasterxml.jackson.databind.JsonNode json(String method, String path, String jsonBody) {
+        Reply reply = call(method, path, jsonBody);
+        com.fasterxml.jackson.databind.JsonNode json;
+        try {
+            json = JSON.readTree(reply.body());
+        } catch (IOException e) {
+            throw new IllegalStateException("malformed answer from the agent: " + reply.body(), e);
+        }
+        if (reply.status() != 200) {
+            throw new IllegalStateException(json != null && json.has("error") ? json.get("error").asText() : reply.body());
+        }
+        return json;
     }
 
     Reply call(String method, String path, String jsonBody) {

@@ -45,9 +45,20 @@ final class PodCommand implements Runnable {
         out().println(pod.get("ip").asText());
     }
 
-    @Command(name = "del", aliases = "delete", mixinStandardHelpOptions = true, description = "Delete a pod and release its IP.")
-    void del(@Parameters(paramLabel = "NAME") String name) throws Exception {
-        call("DELETE", "/v1/pods/" + name, null);
+    @Command(name = "del", aliases = "delete", mixinStandardHelpOptions = true,
+            description = {"Delete a pod and release its IP.",
+                    "With --grace the pod is terminating first: its Service endpoints stop taking new connections "
+                            + "but keep serving established ones until the grace period ends, then it is deleted."})
+    void del(@Parameters(paramLabel = "NAME") String name,
+             @Option(names = "--grace", paramLabel = "SECONDS", description = "Grace period (default: 0, delete at once).")
+             Integer grace) throws Exception {
+        if (grace != null && (grace < 0 || grace > 86400)) {
+            throw new ParameterException(spec.commandLine().getSubcommands().get("del"), "--grace " + grace + " is outside 0-86400");
+        }
+        JsonNode answer = call("DELETE", "/v1/pods/" + name + (grace == null || grace == 0 ? "" : "?grace=" + grace), null);
+        if (answer.path("terminatingUntilMillis").asLong() != 0) {
+            out().println("pod " + name + " terminating, deleted in " + grace + " s");
+        }
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List pods.")
@@ -58,20 +69,25 @@ final class PodCommand implements Runnable {
             out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(pods));
             return;
         }
-        out.printf("%-24s %-15s %-12s %s%n", "NAME", "IP", "VETH", "LABELS");
+        out.printf("%-24s %-15s %-12s %-16s %s%n", "NAME", "IP", "VETH", "STATUS", "LABELS");
+        long now = System.currentTimeMillis();
         for (JsonNode p : pods) {
-            out.printf("%-24s %-15s %-12s %s%n", p.get("name").asText(), p.get("ip").asText(), p.get("hostVeth").asText(),
-                    p.get("labels").toString());
+            long until = p.path("terminatingUntilMillis").asLong();
+            String status = until == 0 ? "Running" : "Terminating(" + Math.max(0, (until - now + 999) / 1000) + "s)";
+            out.printf("%-24s %-15s %-12s %-16s %s%n", p.get("name").asText(), p.get("ip").asText(), p.get("hostVeth").asText(),
+                    status, labels(p.get("labels")));
         }
     }
 
-    private JsonNode call(String method, String path, String body) throws Exception {
-        AgentClient.Reply reply = new AgentClient(socket).call(method, path, body);
-        JsonNode json = JSON.readTree(reply.body());
-        if (reply.status() != 200) {
-            throw new IllegalStateException(json != null && json.has("error") ? json.get("error").asText() : reply.body());
-        }
-        return json;
+    /** {@code k=v,k2=v2} (sorted as the agent keeps them), or {@code -}. */
+    static String labels(JsonNode labels) {
+        StringBuilder out = new StringBuilder();
+        labels.properties().forEach(e -> out.append(out.isEmpty() ? "" : ",").append(e.getKey()).append('=').append(e.getValue().asText()));
+        return out.isEmpty() ? "-" : out.toString();
+    }
+
+    private JsonNode call(String method, String path, String body) {
+        return new AgentClient(socket).json(method, path, body);
     }
 
     private PrintWriter out() {

@@ -65,11 +65,15 @@ public final class Pipeline {
     private volatile ForwardingTable forwarding;
     private volatile ServiceTable services = ServiceTable.empty();
     private final ConcurrentLinkedQueue<ServiceChanges.Purge> pendingPurges = new ConcurrentLinkedQueue<>();
+    private volatile PacketCapture capture;
 
     // Per batch: the snapshots in use and the ports that have frames to flush.
     private Port[] batchPorts;
     private ForwardingTable fwd;
     private ServiceTable svc;
+    /** The capture in use this batch, or null: the only per-frame cost of captures while none runs. */
+    private PacketCapture cap;
+    private long batchNow;
     private boolean[] dirty = new boolean[0];
     private int[] dirtyList = new int[0];
     private int dirtyCount;
@@ -117,6 +121,14 @@ public final class Pipeline {
         services = table;
     }
 
+    /**
+     * Starts recording what one port receives and sends into {@code next} (null stops). The poll
+     * thread picks it up at its next batch.
+     */
+    public void setCapture(PacketCapture next) {
+        capture = next;
+    }
+
     public ServiceTable services() {
         return services;
     }
@@ -138,7 +150,11 @@ public final class Pipeline {
         beginBatch();
         MemorySegment segment = batch.segment();
         int inPort = in.id();
+        batchNow = now;
         for (int i = 0; i < batch.count(); i++) {
+            if (cap != null) {
+                cap.record(inPort, segment, batch.offset(i), batch.length(i), now);
+            }
             processFrame(inPort, segment, batch.offset(i), batch.length(i), now);
         }
         endBatch();
@@ -164,6 +180,7 @@ public final class Pipeline {
         batchPorts = ports;
         fwd = forwarding;
         svc = services;
+        cap = capture;
         if (dirty.length < batchPorts.length) {
             dirty = new boolean[batchPorts.length]; // only when a port was attached: control-plane rate
             dirtyList = new int[batchPorts.length];
@@ -519,6 +536,9 @@ public final class Pipeline {
                 drop(PipelineDrop.TX_FULL);
             }
             return false;
+        }
+        if (cap != null) {
+            cap.record(out, s, off, len, batchNow);
         }
         if (!dirty[out]) {
             dirty[out] = true;

@@ -21,6 +21,7 @@ public final class ServiceTable {
     private static final ServiceTable EMPTY = build(List.of(), "");
 
     private final String[] names;
+    private final String[] serviceNames;
     private final int[] vip;
     private final int[] protocol;
     private final int[] port;
@@ -40,6 +41,7 @@ public final class ServiceTable {
 
     private ServiceTable(int n) {
         names = new String[n];
+        serviceNames = new String[n];
         vip = new int[n];
         protocol = new int[n];
         port = new int[n];
@@ -78,6 +80,7 @@ public final class ServiceTable {
             t.vips.put(address & 0xffffffffL, 1);
             for (ServicePort p : s.ports()) {
                 t.names[e] = s.name() + (p.name().isEmpty() ? "" : ":" + p.name()) + " " + p;
+                t.serviceNames[e] = s.name();
                 t.vip[e] = address;
                 t.protocol[e] = p.protocol().number();
                 t.port[e] = p.port();
@@ -214,6 +217,11 @@ public final class ServiceTable {
 
     public String name(int entry) {
         return names[entry];
+    }
+
+    /** The name of the Service the entry belongs to (without the port). */
+    public String serviceName(int entry) {
+        return serviceNames[entry];
     }
 
     public int entryCount() {

@@ -1,0 +1,100 @@
+package dev.shunt.datapath;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.shunt.datapath.ConntrackDescriptor.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * A copy of the connection table's live flows taken by another thread than the poll thread that
+ * owns the table (the agent's API thread, for {@code shunt flows}), without stopping or slowing
+ * the poll thread: the table has no lock and its writer publishes nothing for readers.
+ *
+ * <p>Consistency: each entry is read optimistically, like the read side of a seqlock whose
+ * sequence is the entry's identity: its flags, creation time and original tuple are read, then
+ * every field, then the identity again; if the identity changed (the entry was freed or reused
+ * meanwhile) the entry is read again, at most {@value #ATTEMPTS} times, then left out. A flow
+ * therefore never mixes two connections' tuples, but its state, timestamps and counters may be a
+ * few packets apart from each other, and the snapshot as a whole is not one instant (flows created
+ * or removed during the scan may or may not appear). Reads stay inside the table's segment whatever
+ * the writer does (the high-water mark is clamped to the capacity), so a scan never fails.
+ * The segment must be readable from the calling thread (a global, automatic or shared arena).
+ */
+public final class ConntrackSnapshot {
+    private static final int ATTEMPTS = 4;
+
+    private ConntrackSnapshot() {}
+
+    /**
+     * One flow as copied. IPv4 addresses are ints as the table keeps them; times are in the
+     * table's clock ({@link System#nanoTime()} for the agent's table).
+     */
+    public record Flow(int protocol, int tcpState, int flags,
+                       int origSrcIp, int origDstIp, int origSrcPort, int origDstPort,
+                       int replySrcIp, int replyDstIp, int replySrcPort, int replyDstPort,
+                       int servicePortId, long createdAt, long lastSeen, long expiresAt,
+                       long origPackets, long origBytes, long replyPackets, long replyBytes) {
+        public boolean has(int flag) {
+            return (flags & flag) != 0;
+        }
+    }
+
+    /** Up to {@code limit} live flows (expired ones not yet collected included), in entry order. */
+    public static List<Flow> take(ConntrackTable table, int limit) {
+        MemorySegment s = table.segment();
+        int capacity = table.capacity();
+        int highWater = Math.min(Math.max(s.get(JAVA_INT, H_HIGH_WATER), 0), capacity);
+        List<Flow> flows = new ArrayList<>();
+        // Offsets from the layout, the table's published contract (ConntrackDescriptor).
+        long entries = entriesOffset(table.indexSlots());
+        long counters = countersOffset(table.indexSlots(), capacity);
+        for (int e = 0; e < highWater && flows.size() < limit; e++) {
+            Flow flow = read(s, entries + ((long) e << ENTRY_SHIFT), counters + ((long) e << COUNTERS_SHIFT));
+            if (flow != null) {
+                flows.add(flow);
+            }
+        }
+        return flows;
+    }
+
+    private static Flow read(MemorySegment s, long off, long counters) {
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            int flags = s.get(JAVA_SHORT, off + E_FLAGS) & 0xffff;
+            if ((flags & FLAG_IN_USE) == 0) {
+                return null;
+            }
+            long created = s.get(JAVA_LONG, off + E_CREATED);
+            long origIps = s.get(JAVA_LONG, off + E_ORIG_IPS);
+            int origPorts = s.get(JAVA_INT, off + E_ORIG_PORTS);
+            VarHandle.acquireFence();
+            long replyIps = s.get(JAVA_LONG, off + E_REPLY_IPS);
+            int replyPorts = s.get(JAVA_INT, off + E_REPLY_PORTS);
+            int protocol = s.get(JAVA_BYTE, off + E_PROTOCOL) & 0xff;
+            int tcpState = s.get(JAVA_BYTE, off + E_TCP_STATE);
+            int servicePortId = s.get(JAVA_INT, off + E_SERVICE_PORT_ID);
+            long lastSeen = s.get(JAVA_LONG, off + E_LAST_SEEN);
+            long expiresAt = s.get(JAVA_LONG, off + E_EXPIRES_AT);
+            long origPackets = s.get(JAVA_LONG, counters + C_ORIG_PACKETS);
+            long origBytes = s.get(JAVA_LONG, counters + C_ORIG_BYTES);
+            long replyPackets = s.get(JAVA_LONG, counters + C_REPLY_PACKETS);
+            long replyBytes = s.get(JAVA_LONG, counters + C_REPLY_BYTES);
+            int flagsNow = s.get(JAVA_SHORT, off + E_FLAGS) & 0xffff;
+            VarHandle.acquireFence();
+            if ((flagsNow & FLAG_IN_USE) != 0 && s.get(JAVA_LONG, off + E_CREATED) == created
+                    && s.get(JAVA_LONG, off + E_ORIG_IPS) == origIps && s.get(JAVA_INT, off + E_ORIG_PORTS) == origPorts
+                    && s.get(JAVA_LONG, off + E_REPLY_IPS) == replyIps && s.get(JAVA_INT, off + E_REPLY_PORTS) == replyPorts) {
+                return new Flow(protocol, tcpState, flagsNow,
+                        (int) (origIps >>> 32), (int) origIps, origPorts >>> 16, origPorts & 0xffff,
+                        (int) (replyIps >>> 32), (int) replyIps, replyPorts >>> 16, replyPorts & 0xffff,
+                        servicePortId, created, lastSeen, expiresAt, origPackets, origBytes, replyPackets, replyBytes);
+            }
+        }
+        return null;
+    }
+}
