@@ -16,18 +16,22 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * owns the table (the agent's API thread, for {@code shunt flows}), without stopping or slowing
  * the poll thread: the table has no lock and its writer publishes nothing for readers.
  *
- * <p>Consistency: each entry is read optimistically, like the read side of a seqlock whose
- * sequence is the entry's identity: its flags, creation time and original tuple are read, then
- * every field, then the identity again; if the identity changed (the entry was freed or reused
- * meanwhile) the entry is read again, at most {@value #ATTEMPTS} times, then left out. A flow
- * therefore never mixes two connections' tuples, but its state, timestamps and counters may be a
- * few packets apart from each other, and the snapshot as a whole is not one instant (flows created
- * or removed during the scan may or may not appear). Reads stay inside the table's segment whatever
+ * <p>Consistency: the table's insert writes a whole entry before it sets the entry's in-use flag
+ * (a release store), and a free clears the flag before the entry can be reused. Each entry is read
+ * optimistically, like the read side of a seqlock whose sequence is the entry's identity: the flag
+ * (acquire), creation time and tuples, then every other field, then the identity again; if it
+ * changed (the entry was freed or reused meanwhile) the entry is read again, at most
+ * {@value #ATTEMPTS} times, then left out. A flow therefore never mixes two connections (unless
+ * an entry were freed and reused for the very same tuples within one clock tick, which the fast
+ * path does not do), but its state, timestamps and counters may be a few packets apart from each
+ * other, and the snapshot as a whole is not one instant (flows created or removed during the scan
+ * may or may not appear). The free's ordering relies on x86-64's store order (TSO). Reads stay inside the table's segment whatever
  * the writer does (the high-water mark is clamped to the capacity), so a scan never fails.
  * The segment must be readable from the calling thread (a global, automatic or shared arena).
  */
 public final class ConntrackSnapshot {
     private static final int ATTEMPTS = 4;
+    private static final VarHandle FLAGS = JAVA_SHORT.varHandle();
 
     private ConntrackSnapshot() {}
 
@@ -65,7 +69,7 @@ public final class ConntrackSnapshot {
 
     private static Flow read(MemorySegment s, long off, long counters) {
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-            int flags = s.get(JAVA_SHORT, off + E_FLAGS) & 0xffff;
+            int flags = (short) FLAGS.getAcquire(s, off + E_FLAGS) & 0xffff;
             if ((flags & FLAG_IN_USE) == 0) {
                 return null;
             }

@@ -53,8 +53,10 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * <h2>Threads and memory ordering</h2>
  * Not thread-safe: one owner thread (the poll loop) calls every method, control-plane ones
  * ({@link #purgeBackend}, {@link #purgeServicePort}, {@link #forEach}) included, between batches.
- * All accesses are plain; counters in the header are aligned longs, so a metrics thread reading
- * them through {@link #segment()} sees untorn but possibly stale values. Only one process may have
+ * All accesses are plain but one: an insert publishes the entry's in-use flag last, with release
+ * semantics, for {@link ConntrackSnapshot}, the one reader allowed on another thread. Counters in
+ * the header are aligned longs, so a metrics thread reading them through {@link #segment()} sees
+ * untorn but possibly stale values. Only one process may have
  * the segment wrapped at a time.
  *
  * <p>Nothing here allocates after construction: the per-packet methods take and return primitives.
@@ -77,6 +79,8 @@ public final class ConntrackTable {
     public static final int ICMP_ECHO_REPLY = 0;
     /** Entries sampled per eviction. */
     public static final int EVICTION_SAMPLE = 8;
+
+    private static final java.lang.invoke.VarHandle FLAGS = JAVA_SHORT.varHandle();
 
     private final MemorySegment segment;
     private final int capacity;
@@ -194,7 +198,6 @@ public final class ConntrackTable {
         segment.set(JAVA_BYTE, off + E_PROTOCOL, (byte) protocol);
         segment.set(JAVA_BYTE, off + E_TCP_STATE, (byte) TcpState.NONE);
         int f = FLAG_IN_USE | (flags & CALLER_FLAGS) | (single ? FLAG_SINGLE_KEY : 0);
-        segment.set(JAVA_SHORT, off + E_FLAGS, (short) f);
         segment.set(JAVA_LONG, off + E_EXPIRES_AT, now + timeouts[ConntrackTimeouts.slot(protocol, TcpState.NONE, false)]);
         segment.set(JAVA_LONG, off + E_LAST_SEEN, now);
         segment.set(JAVA_LONG, off + E_CREATED, now);
@@ -205,6 +208,9 @@ public final class ConntrackTable {
         segment.set(JAVA_LONG, c + C_ORIG_BYTES, 0);
         segment.set(JAVA_LONG, c + C_REPLY_PACKETS, 0);
         segment.set(JAVA_LONG, c + C_REPLY_BYTES, 0);
+        // In use last, as a release store (a plain store on x86-64): a reader on another thread
+        // (ConntrackSnapshot) that sees the flag sees the whole entry.
+        FLAGS.setRelease(segment, off + E_FLAGS, (short) f);
         index.add(hash(origIps, origPorts, protocol), e << 1);
         if (!single) {
             index.add(hash(replyIps, replyPorts, protocol), e << 1 | REPLY);
