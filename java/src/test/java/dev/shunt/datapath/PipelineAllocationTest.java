@@ -129,6 +129,18 @@ class PipelineAllocationTest {
         DatapathCounters c = pipeline.counters();
         assertThat(c.received()).isEqualTo(c.forwarded() + c.answered() + c.dropped());
         assertThat(c.dropped()).isZero();
+
+        // A running capture copies into its preallocated buffer: still nothing allocated per packet.
+        PacketCapture capture = new PacketCapture(CLIENT, 200_000, 128);
+        pipeline.setCapture(capture);
+        loop(established, answers, newFlows, answered, 300);
+        long capturedBefore = capture.captured();
+        before = threads.getCurrentThreadAllocatedBytes();
+        loop(established, answers, newFlows, answered, 1000);
+        allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertThat(allocated).as("bytes allocated while capturing").isZero();
+        assertThat(capture.captured() - capturedBefore).as("frames the client port received and sent").isEqualTo(1000L * 4 * BATCH);
+        pipeline.setCapture(null);
     }
 
     /** Per step: established requests, their replies from each backend, new flows, answered packets. */
