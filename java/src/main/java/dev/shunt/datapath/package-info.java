@@ -7,5 +7,10 @@
  * {@link dev.shunt.datapath.ConntrackDescriptor}), {@link dev.shunt.datapath.ConntrackTimeouts}
  * and {@link dev.shunt.datapath.TcpState}. Everything called per packet takes and returns
  * primitives and allocates nothing.
+ *
+ * <p>Exports for the control plane: {@link dev.shunt.datapath.ConntrackSnapshot} (a copy of the
+ * live flows taken from another thread while the poll thread runs) and
+ * {@link dev.shunt.datapath.PacketCapture} (one port's frames recorded as pcap records into a
+ * preallocated buffer).
  */
 package dev.shunt.datapath;
