@@ -65,6 +65,8 @@ public final class Pipeline {
     private volatile ForwardingTable forwarding;
     private volatile ServiceTable services = ServiceTable.empty();
     private final ConcurrentLinkedQueue<ServiceChanges.Purge> pendingPurges = new ConcurrentLinkedQueue<>();
+    /** The table was adopted from an earlier process: its flows are checked against the first snapshot. */
+    private boolean adoptedFlowsUnchecked;
 
     // Per batch: the snapshots in use and the ports that have frames to flush.
     private Port[] batchPorts;
@@ -79,6 +81,7 @@ public final class Pipeline {
         this.affinity = affinity;
         this.forwarding = forwarding;
         this.flowSeed = flowSeed;
+        this.adoptedFlowsUnchecked = conntrack.generation() > 0;
     }
 
     /** Attaches a port (control plane; copy-on-write). Its id must be unique and small. */
@@ -111,8 +114,16 @@ public final class Pipeline {
      * the poll thread at the start of its next batch, before it reads the new snapshot: the queue
      * is filled before the volatile write that publishes the snapshot, so the poll thread never
      * sees the new Services without their purges.
+     *
+     * <p>Over an adopted connection table ({@link ConntrackTable#generation()} above 0) the first
+     * snapshot is also checked against the adopted flows ({@link ServiceChanges#adopted}): it must
+     * hold every Service the agent restored, not the first of several.
      */
     public synchronized void setServices(ServiceTable table) {
+        if (adoptedFlowsUnchecked) {
+            pendingPurges.add(ServiceChanges.adopted(table));
+            adoptedFlowsUnchecked = false;
+        }
         pendingPurges.addAll(ServiceChanges.between(services, table));
         services = table;
     }
