@@ -21,12 +21,14 @@ import java.util.TreeMap;
  */
 public final class Agent implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    static final int CONNTRACK_CAPACITY = 1 << 16;
 
     private final AgentConfig config;
     private final IpamStore ipam;
     private final NetlinkHandle netlink;
     private final PodNetwork podNetwork;
     private final PodStore podStore;
+    private final ConntrackFile conntrack;
     private final FastPath fastPath;
     private final dev.shunt.sys.Fd namespace;
     private final Map<String, PodRecord> pods = new TreeMap<>();
@@ -47,7 +49,9 @@ public final class Agent implements AutoCloseable {
         this.podNetwork = new PodNetwork(config.node(), config.podCidr(), config.mtu(), netlink, ipam);
         this.podStore = new PodStore(config.stateDir());
         this.namespace = NetworkNamespace.openCurrent();
-        this.fastPath = new FastPath(netlink, namespace, 1 << 16, "shunt-fastpath-" + config.node());
+        this.conntrack = ConntrackFile.open(ConntrackFile.defaultPath(config.node()), CONNTRACK_CAPACITY);
+        System.err.println("shunt agent: connection table " + conntrack.outcome());
+        this.fastPath = new FastPath(netlink, namespace, conntrack.table(), "shunt-fastpath-" + config.node());
     }
 
     /** Starts the agent in the calling thread's network namespace and serves its API. */
@@ -58,12 +62,12 @@ public final class Agent implements AutoCloseable {
             long hostMac = HostPort.create(agent.netlink, config.mtu(),
                     List.of(config.podCidr(), AgentConfig.CLUSTER_CIDR, AgentConfig.SERVICE_CIDR));
             agent.fastPath.attachHost(HostPort.FAST_PATH_END, hostMac);
-            MasqueradeRule.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END);
+            NodeRules.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END, AgentConfig.NODE_PORT_ADDRESS);
             agent.adopt();
             agent.api = ApiServer.start(config.socket(), agent::handle);
             return agent;
         } catch (RuntimeException e) {
-            agent.close();
+            agent.stop(false);
             throw e;
         }
     }
@@ -146,6 +150,10 @@ public final class Agent implements AutoCloseable {
         return config;
     }
 
+    FastPath fastPath() {
+        return fastPath;
+    }
+
     ApiServer.Response handle(String method, String uri, byte[] body) throws Exception {
         String path = uri.contains("?") ? uri.substring(0, uri.indexOf('?')) : uri;
         if (path.equals("/v1/status") && method.equals("GET")) {
@@ -157,7 +165,7 @@ public final class Agent implements AutoCloseable {
             return ApiServer.Response.ok(JSON.writeValueAsString(status));
         }
         if (path.equals("/v1/stats") && method.equals("GET")) {
-            return ApiServer.Response.ok(JSON.writeValueAsString(Stats.of(fastPath.counters(), fastPath.portCounters())));
+            return ApiServer.Response.ok(JSON.writeValueAsString(Stats.of(fastPath.counters(), fastPath.portCounters(), fastPath.pipeline().conntrack())));
         }
         if (path.equals("/v1/pods") && method.equals("GET")) {
             return ApiServer.Response.ok(JSON.writeValueAsString(pods.values()));
@@ -184,17 +192,29 @@ public final class Agent implements AutoCloseable {
 
     /**
      * A graceful stop (SIGTERM): stops serving and removes the node-level plumbing it made (the
-     * host port and its routes). Pods stay, with their records, for a restarted agent to adopt: they
-     * belong to whoever asked for them, as containers belong to their runtime.
+     * host port and its routes, the nftables table, the connection table file). Pods stay, with
+     * their records, for a restarted agent to adopt: they belong to whoever asked for them, as
+     * containers belong to their runtime. A {@code kill -9} leaves everything, the connection
+     * table included, for the next agent to adopt.
      */
     @Override
     public void close() {
+        stop(true);
+    }
+
+    /** {@code graceful}: also removes the connection table file (a failed start leaves it to adopt). */
+    private void stop(boolean graceful) {
         if (api != null) {
             api.close();
         }
         fastPath.close();
+        if (graceful) {
+            conntrack.delete();
+        } else {
+            conntrack.close();
+        }
         HostPort.remove(netlink);
-        MasqueradeRule.remove(namespace);
+        NodeRules.remove(namespace);
         netlink.close();
         namespace.close();
         ipam.close();

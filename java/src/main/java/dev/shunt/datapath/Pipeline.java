@@ -13,6 +13,7 @@ import dev.shunt.packet.PacketParser;
 import dev.shunt.port.Port;
 import dev.shunt.port.RxBatch;
 import dev.shunt.service.Hashing;
+import dev.shunt.service.ServicePort;
 import dev.shunt.service.ServiceTable;
 
 import java.lang.foreign.MemorySegment;
@@ -280,6 +281,13 @@ public final class Pipeline {
             }
             if (entry >= 0) {
                 newServiceFlow(inPort, s, off, len, now, services, entry, external, src, dst, sport, dport, proto);
+                return;
+            }
+            if (nodePortCandidate && dport >= ServicePort.NODE_PORT_MIN && dport <= ServicePort.NODE_PORT_MAX) {
+                // The host's NodePort rule hands over the whole node-port range, and this frame
+                // could only go back to the host: a port no Service has is refused at once, as a
+                // node without a listener would, instead of being dropped as a loop.
+                refuse(inPort, s, off, dst, dport, proto);
                 return;
             }
             if (serviceIp) {
