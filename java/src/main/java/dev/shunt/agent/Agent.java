@@ -33,12 +33,14 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Agent implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    static final int CONNTRACK_CAPACITY = 1 << 16;
 
     private final AgentConfig config;
     private final IpamStore ipam;
     private final NetlinkHandle netlink;
     private final PodNetwork podNetwork;
     private final PodStore podStore;
+    private final ConntrackFile conntrack;
     private final FastPath fastPath;
     private final dev.shunt.sys.Fd namespace;
     private final Map<String, PodRecord> pods = new TreeMap<>();
@@ -64,7 +66,9 @@ public final class Agent implements AutoCloseable {
         this.podNetwork = new PodNetwork(config.node(), config.podCidr(), config.mtu(), netlink, ipam);
         this.podStore = new PodStore(config.stateDir());
         this.namespace = NetworkNamespace.openCurrent();
-        this.fastPath = new FastPath(netlink, namespace, 1 << 16, "shunt-fastpath-" + config.node());
+        this.conntrack = ConntrackFile.open(ConntrackFile.defaultPath(config.node()), CONNTRACK_CAPACITY);
+        System.err.println("shunt agent: connection table " + conntrack.outcome());
+        this.fastPath = new FastPath(netlink, namespace, conntrack.table(), "shunt-fastpath-" + config.node());
         this.serviceStore = new ServiceStore(config.stateDir());
         this.services = new ServiceRegistry(config.node(), serviceStore.load());
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1,
@@ -83,15 +87,17 @@ public final class Agent implements AutoCloseable {
             long hostMac = HostPort.create(agent.netlink, config.mtu(),
                     List.of(config.podCidr(), AgentConfig.CLUSTER_CIDR, AgentConfig.SERVICE_CIDR));
             agent.fastPath.attachHost(HostPort.FAST_PATH_END, hostMac);
-            MasqueradeRule.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END);
+            NodeRules.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END, AgentConfig.NODE_PORT_ADDRESS);
             synchronized (agent) {
                 agent.adopt();
+                // The whole restored Service set in one snapshot: over an adopted connection table
+                // the first snapshot decides which old flows live on (docs/conntrack.md).
                 agent.publishServices();
             }
             agent.api = ApiServer.start(config.socket(), agent::handle);
             return agent;
         } catch (RuntimeException e) {
-            agent.close();
+            agent.stop(false);
             throw e;
         }
     }
@@ -266,6 +272,10 @@ public final class Agent implements AutoCloseable {
         return config;
     }
 
+    FastPath fastPath() {
+        return fastPath;
+    }
+
     synchronized ApiServer.Response handle(String method, String uri, byte[] body) throws Exception {
         String path = uri.contains("?") ? uri.substring(0, uri.indexOf('?')) : uri;
         Map<String, String> query = query(uri);
@@ -278,7 +288,7 @@ public final class Agent implements AutoCloseable {
             return ApiServer.Response.ok(JSON.writeValueAsString(status));
         }
         if (path.equals("/v1/stats") && method.equals("GET")) {
-            return ApiServer.Response.ok(JSON.writeValueAsString(Stats.of(fastPath.counters(), fastPath.portCounters())));
+            return ApiServer.Response.ok(JSON.writeValueAsString(Stats.of(fastPath.counters(), fastPath.portCounters(), fastPath.pipeline().conntrack())));
         }
         if (path.equals("/v1/pods") && method.equals("GET")) {
             return ApiServer.Response.ok(JSON.writeValueAsString(pods.values()));
@@ -355,8 +365,10 @@ public final class Agent implements AutoCloseable {
 
     /**
      * A graceful stop (SIGTERM): stops serving and removes the node-level plumbing it made (the
-     * host port and its routes). Pods stay, with their records, for a restarted agent to adopt: they
-     * belong to whoever asked for them, as containers belong to their runtime.
+     * host port and its routes, the nftables table, the connection table file). Pods stay, with
+     * their records, for a restarted agent to adopt: they belong to whoever asked for them, as
+     * containers belong to their runtime. A {@code kill -9} leaves everything, the connection
+     * table included, for the next agent to adopt.
      */
     private static Map<String, String> query(String uri) {
         Map<String, String> out = new LinkedHashMap<>();
@@ -389,14 +401,24 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        stop(true);
+    }
+
+    /** {@code graceful}: also removes the connection table file (a failed start leaves it to adopt). */
+    private void stop(boolean graceful) {
         if (api != null) {
             api.close();
         }
         scheduler.shutdownNow();
         captures.stop();
         fastPath.close();
+        if (graceful) {
+            conntrack.delete();
+        } else {
+            conntrack.close();
+        }
         HostPort.remove(netlink);
-        MasqueradeRule.remove(namespace);
+        NodeRules.remove(namespace);
         netlink.close();
         namespace.close();
         ipam.close();

@@ -17,6 +17,12 @@ public record AgentConfig(String node, Cidr podCidr, Path stateDir, Path socket,
     public static final Cidr CLUSTER_CIDR = Cidr.parse("10.244.0.0/16");
     /** ClusterIPs come from it; routed to the fast path so the node itself can reach Services. */
     public static final Cidr SERVICE_CIDR = Cidr.parse("10.96.0.0/12");
+    /**
+     * Node-port traffic is DNATed to this address of the Service CIDR by the node's one NodePort
+     * rule ({@link NodeRules}) so that it is routed into the fast path: no Service may have it as
+     * its ClusterIP (the allocator must skip it).
+     */
+    public static final String NODE_PORT_ADDRESS = "10.111.255.254";
     private static final Pattern NODE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?");
 
     public AgentConfig {

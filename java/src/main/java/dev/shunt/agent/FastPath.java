@@ -1,6 +1,7 @@
 package dev.shunt.agent;
 
 import dev.shunt.datapath.AffinityTable;
+import dev.shunt.datapath.ConntrackDescriptor;
 import dev.shunt.datapath.ConntrackTable;
 import dev.shunt.datapath.DatapathCounters;
 import dev.shunt.datapath.ForwardingTable;
@@ -50,13 +51,30 @@ final class FastPath implements AutoCloseable {
     private AfPacketPort hostPort;
     private long hostMac;
 
-    FastPath(NetlinkHandle netlink, Fd nodeNamespace, int conntrackCapacity, String threadName) {
+    /**
+     * @param conntrack the connection table, fresh or adopted from an earlier agent process
+     *                  ({@link ConntrackFile}); its entries hold addresses, ports and Service port
+     *                  ids derived from VIP, protocol and port, never port ids, so pods need not
+     *                  get the same port ids after a restart
+     */
+    FastPath(NetlinkHandle netlink, Fd nodeNamespace, ConntrackTable conntrack, String threadName) {
         this.netlink = netlink;
         this.nodeNamespace = nodeNamespace;
         usedIds.set(HOST_PORT);
-        this.pipeline = new Pipeline(ConntrackTable.allocate(conntrackCapacity), new AffinityTable(65536),
-                ForwardingTable.builder(HOST_PORT).build(), System.nanoTime());
+        this.pipeline = new Pipeline(conntrack, new AffinityTable(65536),
+                ForwardingTable.builder(HOST_PORT).build(), flowSeed(conntrack));
         this.loop = new PollLoop(pipeline, PollLoop.DEFAULT_SPIN_ROUNDS, threadName);
+    }
+
+    /**
+     * The seed of the backend hash, derived from the table's own random seed so that it lives as
+     * long as the table: a restarted agent over an adopted table picks the same backend for a new
+     * flow as the previous one did (same endpoints, same Maglev tables), so ClientIP affinity, whose
+     * memory is not kept across a restart, still lands a client where it was.
+     */
+    private static long flowSeed(ConntrackTable conntrack) {
+        long tableSeed = conntrack.segment().get(java.lang.foreign.ValueLayout.JAVA_LONG, ConntrackDescriptor.H_HASH_SEED);
+        return dev.shunt.service.Hashing.mix(tableSeed ^ 0x5348554e54464c57L); // "SHUNTFLW": not the index's own seed
     }
 
     /** Puts a pod on the fast path: offloads off inside, tc drop and a port on the node end. */

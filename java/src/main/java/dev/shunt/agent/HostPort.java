@@ -31,6 +31,15 @@ final class HostPort {
         if (netlink.links().find(HOST_END).isEmpty()) {
             netlink.links().add(VethSpec.of(HOST_END, FAST_PATH_END).withMtu(mtu));
         }
+        // What the node's stack sends into the fast path must be complete frames, as pods' are
+        // (docs/kernel-notes.md, "Pods' offloads are off for now"): forwarded traffic keeps the
+        // CHECKSUM_PARTIAL state it arrived with (a NodePort SYN from a veth neighbour reached the
+        // fast path with a checksum still to be filled in, and the backend dropped it), and the
+        // node's own TCP would hand over 64 KB TSO frames. With these off, the kernel finishes
+        // checksums and segments before shunt0 transmits.
+        netlink.ethtool().txChecksum(HOST_END, false);
+        netlink.ethtool().tso(HOST_END, false);
+        netlink.ethtool().gso(HOST_END, false);
         netlink.links().setUp(FAST_PATH_END);
         netlink.links().setUp(HOST_END);
         Link host = netlink.links().get(HOST_END);

@@ -226,6 +226,9 @@ final class ServiceRegistry {
         for (ServiceSpec s : services.values()) {
             taken.put(CIDR.unsignedOffsetOf(InetAddress.ofLiteral(s.clusterIp())), s.name());
         }
+        // The node ports' DNAT target (NodeRules): traffic to it means "look up the node port".
+        long nodePortTarget = CIDR.unsignedOffsetOf(InetAddress.ofLiteral(AgentConfig.NODE_PORT_ADDRESS));
+        taken.put(nodePortTarget, "(reserved: the node-port address)");
         long last = CIDR.size().longValueExact() - 1;
         if (requested == null || requested.isBlank()) {
             for (long offset = 2; offset < last; offset++) {
@@ -248,6 +251,10 @@ final class ServiceRegistry {
         if (offset == 0 || offset == last) {
             throw new IllegalArgumentException("ClusterIP " + requested + " is the " + (offset == 0 ? "network" : "broadcast")
                     + " address of the Service CIDR " + CIDR);
+        }
+        if (offset == nodePortTarget) {
+            throw new IllegalArgumentException("ClusterIP " + requested + " is reserved: node-port traffic is handed to the"
+                    + " fast path at that address");
         }
         String holder = taken.get(offset);
         if (holder != null) {

@@ -11,6 +11,23 @@ import java.util.Map;
 final class Stats {
     private Stats() {}
 
+    static Map<String, Object> of(DatapathCounters c, Map<String, dev.shunt.port.PortCounters> ports,
+                                  dev.shunt.datapath.ConntrackTable conntrack) {
+        Map<String, Object> out = of(c, ports);
+        // Read off the poll thread: aligned longs in the table's header, untorn, possibly a batch old.
+        Map<String, Long> table = new LinkedHashMap<>();
+        table.put("live", (long) conntrack.live());
+        table.put("capacity", (long) conntrack.capacity());
+        table.put("generation", conntrack.generation());
+        table.put("inserts", conntrack.inserts());
+        table.put("lookupHits", conntrack.lookupHits());
+        table.put("lookupMisses", conntrack.lookupMisses());
+        table.put("expired", conntrack.expired());
+        table.put("evicted", conntrack.evicted());
+        out.put("conntrack", table);
+        return out;
+    }
+
     static Map<String, Object> of(DatapathCounters c, Map<String, dev.shunt.port.PortCounters> ports) {
         Map<String, Object> out = of(c);
         Map<String, Object> perPort = new LinkedHashMap<>();

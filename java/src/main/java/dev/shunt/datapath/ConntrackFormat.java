@@ -96,6 +96,20 @@ public final class ConntrackFormat {
     }
 
     /**
+     * Checks {@code segment} like {@link ConntrackTable#wrap} does (throwing the same
+     * {@link IllegalArgumentException} with the reason) and then rebuilds its index, free list and
+     * live count from the entries, whether or not the last owner was caught mid-change: what a
+     * process that was killed can have left half-done outside that window (an entry taken from
+     * the free list or above the high-water mark but not yet written, so neither free nor live) is
+     * reclaimed too. Returns the number of live flows. O(capacity): a start-up step, e.g. before
+     * adopting a table file that no graceful stop removed.
+     */
+    public static int repair(MemorySegment segment, TimeUnit clockUnit) {
+        rebuild(validate(segment, clockUnit));
+        return segment.get(JAVA_INT, H_LIVE);
+    }
+
+    /**
      * Rebuilds the index, the free list and the live count from the entries' in-use flags, after a
      * process died while changing them. Per-table counters may be off by the one operation that
      * was cut short. O(capacity).

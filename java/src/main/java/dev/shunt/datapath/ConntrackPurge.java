@@ -9,9 +9,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
- * The control-plane scans behind {@link ConntrackTable#purgeBackend} and
- * {@link ConntrackTable#purgeServicePort}: one pass over the used entries (below the high-water
- * mark), run by the table's owner thread between batches. Purged flows count as removes and as purged.
+ * The control-plane scans behind {@link ConntrackTable#purgeBackend},
+ * {@link ConntrackTable#purgeServicePort} and {@link ServiceChanges#adopted}: one pass over the
+ * used entries (below the high-water mark), run by the table's owner thread between batches.
+ * Purged flows count as removes and as purged.
  */
 final class ConntrackPurge {
     private ConntrackPurge() {}
@@ -62,6 +63,41 @@ final class ConntrackPurge {
                 purge(table, e);
                 purged++;
             }
+        }
+        return purged;
+    }
+
+    /** See {@link ServiceChanges#adopted}. */
+    static int adopted(ConntrackTable table, dev.shunt.service.ServiceTable services) {
+        MemorySegment segment = table.segment();
+        int highWater = segment.get(JAVA_INT, H_HIGH_WATER);
+        int purged = 0;
+        for (int e = 0; e < highWater; e++) {
+            long off = table.entry(e);
+            int flags = segment.get(JAVA_SHORT, off + E_FLAGS) & 0xffff;
+            if ((flags & (FLAG_IN_USE | FLAG_DNAT)) != (FLAG_IN_USE | FLAG_DNAT)) {
+                continue;
+            }
+            int p = segment.get(JAVA_BYTE, off + E_PROTOCOL) & 0xff;
+            int origPorts = segment.get(JAVA_INT, off + E_ORIG_PORTS);
+            int entry = services.findClusterIp((int) segment.get(JAVA_LONG, off + E_ORIG_IPS), p, origPorts & 0xffff);
+            if (entry < 0) {
+                entry = services.findNodePort(p, origPorts & 0xffff);
+            }
+            int backend = -1;
+            if (entry >= 0 && services.servicePortId(entry) == segment.get(JAVA_INT, off + E_SERVICE_PORT_ID)) {
+                backend = services.backendIndex(entry, (int) (segment.get(JAVA_LONG, off + E_REPLY_IPS) >>> 32),
+                        segment.get(JAVA_INT, off + E_REPLY_PORTS) >>> 16);
+            }
+            if (backend >= 0 && (!services.backendTerminating(entry, backend)
+                    || isConnection(p, segment.get(JAVA_BYTE, off + E_TCP_STATE), flags))) {
+                if (services.backendTerminating(entry, backend)) {
+                    segment.set(JAVA_SHORT, off + E_FLAGS, (short) (flags | FLAG_DRAINING));
+                }
+                continue;
+            }
+            purge(table, e);
+            purged++;
         }
         return purged;
     }

@@ -122,6 +122,14 @@ public final class ConntrackTable {
         return new ConntrackTable(ConntrackFormat.format(segment, capacity, timeouts.unit(), hashSeed), timeouts);
     }
 
+    /**
+     * A new, empty table written into the start of {@code segment} (at least {@link #bytesFor}
+     * bytes, 8-aligned, e.g. a freshly mapped tmpfs file); {@link #generation()} 0.
+     */
+    public static ConntrackTable format(MemorySegment segment, int capacity, ConntrackTimeouts timeouts, long hashSeed) {
+        return new ConntrackTable(ConntrackFormat.format(segment, capacity, timeouts.unit(), hashSeed), timeouts);
+    }
+
     /** Adopts an existing table with kernel timeouts and a nanosecond clock; see {@link #wrap(MemorySegment, ConntrackTimeouts)}. */
     public static ConntrackTable wrap(MemorySegment segment) {
         return wrap(segment, ConntrackTimeouts.kernelDefaults(TimeUnit.NANOSECONDS));

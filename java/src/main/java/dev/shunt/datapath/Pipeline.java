@@ -13,6 +13,7 @@ import dev.shunt.packet.PacketParser;
 import dev.shunt.port.Port;
 import dev.shunt.port.RxBatch;
 import dev.shunt.service.Hashing;
+import dev.shunt.service.ServicePort;
 import dev.shunt.service.ServiceTable;
 
 import java.lang.foreign.MemorySegment;
@@ -66,6 +67,8 @@ public final class Pipeline {
     private volatile ServiceTable services = ServiceTable.empty();
     private final ConcurrentLinkedQueue<ServiceChanges.Purge> pendingPurges = new ConcurrentLinkedQueue<>();
     private volatile PacketCapture capture;
+    /** The table was adopted from an earlier process: its flows are checked against the first snapshot. */
+    private boolean adoptedFlowsUnchecked;
 
     // Per batch: the snapshots in use and the ports that have frames to flush.
     private Port[] batchPorts;
@@ -83,6 +86,7 @@ public final class Pipeline {
         this.affinity = affinity;
         this.forwarding = forwarding;
         this.flowSeed = flowSeed;
+        this.adoptedFlowsUnchecked = conntrack.generation() > 0;
     }
 
     /** Attaches a port (control plane; copy-on-write). Its id must be unique and small. */
@@ -115,8 +119,16 @@ public final class Pipeline {
      * the poll thread at the start of its next batch, before it reads the new snapshot: the queue
      * is filled before the volatile write that publishes the snapshot, so the poll thread never
      * sees the new Services without their purges.
+     *
+     * <p>Over an adopted connection table ({@link ConntrackTable#generation()} above 0) the first
+     * snapshot is also checked against the adopted flows ({@link ServiceChanges#adopted}): it must
+     * hold every Service the agent restored, not the first of several.
      */
     public synchronized void setServices(ServiceTable table) {
+        if (adoptedFlowsUnchecked) {
+            pendingPurges.add(ServiceChanges.adopted(table));
+            adoptedFlowsUnchecked = false;
+        }
         pendingPurges.addAll(ServiceChanges.between(services, table));
         services = table;
     }
@@ -286,6 +298,13 @@ public final class Pipeline {
             }
             if (entry >= 0) {
                 newServiceFlow(inPort, s, off, len, now, services, entry, external, src, dst, sport, dport, proto);
+                return;
+            }
+            if (nodePortCandidate && dport >= ServicePort.NODE_PORT_MIN && dport <= ServicePort.NODE_PORT_MAX) {
+                // The host's NodePort rule hands over the whole node-port range, and this frame
+                // could only go back to the host: a port no Service has is refused at once, as a
+                // node without a listener would, instead of being dropped as a loop.
+                refuse(inPort, s, off, dst, dport, proto);
                 return;
             }
             if (serviceIp) {

@@ -20,17 +20,41 @@ import java.util.List;
  * one loses its flows of both; the pod is normally going away as a whole.
  */
 public final class ServiceChanges {
-    /** One purge for the poll thread. */
-    public record Purge(Kind kind, int ip, int port, int protocol, int servicePortId, boolean drain) {
-        public enum Kind { BACKEND, SERVICE_PORT }
+    /**
+     * One purge for the poll thread. {@code services} is set for {@link Kind#ADOPTED} only: the
+     * snapshot the flows of an adopted table are checked against.
+     */
+    public record Purge(Kind kind, int ip, int port, int protocol, int servicePortId, boolean drain, ServiceTable services) {
+        public enum Kind { BACKEND, SERVICE_PORT, ADOPTED }
+
+        public Purge(Kind kind, int ip, int port, int protocol, int servicePortId, boolean drain) {
+            this(kind, ip, port, protocol, servicePortId, drain, null);
+        }
 
         /** Applies the purge to {@code table}; returns the flows removed. */
         public int applyTo(ConntrackTable table) {
-            return kind == Kind.BACKEND ? table.purgeBackend(ip, port, protocol, drain) : table.purgeServicePort(servicePortId);
+            return switch (kind) {
+                case BACKEND -> table.purgeBackend(ip, port, protocol, drain);
+                case SERVICE_PORT -> table.purgeServicePort(servicePortId);
+                case ADOPTED -> ConntrackPurge.adopted(table, services);
+            };
         }
     }
 
     private ServiceChanges() {}
+
+    /**
+     * The check of a table adopted from a previous agent process against the first Service
+     * snapshot of this one: the old process's snapshots are gone, so {@link #between} has nothing
+     * to compare with. Each Service flow is looked up by what it stores (its original destination
+     * as a ClusterIP port or a node port, and its Service port id, which is derived from VIP,
+     * protocol and port): flows whose Service port is gone or whose backend is no longer an
+     * endpoint are purged, flows to a backend that is now terminating drain, as they would have
+     * had the change happened while the agent ran.
+     */
+    public static Purge adopted(ServiceTable after) {
+        return new Purge(Purge.Kind.ADOPTED, 0, 0, 0, 0, true, after);
+    }
 
     public static List<Purge> between(ServiceTable before, ServiceTable after) {
         List<Purge> purges = new ArrayList<>();

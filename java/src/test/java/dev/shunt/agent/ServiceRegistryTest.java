@@ -38,7 +38,10 @@ class ServiceRegistryTest {
                 .as("10.96.0.1 only on request").isEqualTo("10.96.0.1");
         registry.remove("a");
         assertThat(add(request("c", null, null, List.of(tcp(80, 0)))).clusterIp()).isEqualTo("10.96.0.2");
-        assertThat(add(request("d", "10.111.255.254", null, List.of(tcp(80, 0)))).clusterIp()).isEqualTo("10.111.255.254");
+        assertThat(add(request("d", "10.111.255.253", null, List.of(tcp(80, 0)))).clusterIp()).isEqualTo("10.111.255.253");
+        assertThatThrownBy(() -> registry.prepare(request("e", AgentConfig.NODE_PORT_ADDRESS, null, List.of(tcp(80, 0))), 1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("ClusterIP 10.111.255.254 is reserved: node-port traffic");
     }
 
     @Test

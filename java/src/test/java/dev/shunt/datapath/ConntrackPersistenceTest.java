@@ -148,4 +148,31 @@ class ConntrackPersistenceTest {
                 .hasMessageStartingWith("not a usable conntrack table: ")
                 .hasMessageContaining(reason);
     }
+
+    /**
+     * A process killed between taking an entry (above the high-water mark, or off the free list)
+     * and writing it leaves an entry that is neither free nor live, outside the mutation window
+     * that wrap() checks; repair() gives it back and keeps every live flow.
+     */
+    @Test
+    void repairReclaimsAnEntryTakenButNeverWritten() {
+        ConntrackTable t = table(4);
+        int kept = insertPlain(t, 1, 2, 3, 4, IPPROTO_UDP, T0);
+        int freed = insertPlain(t, 5, 6, 7, 8, IPPROTO_UDP, T0);
+        t.remove(freed);
+        MemorySegment s = copyOf(t);
+        // killed after taking the free entry and after raising the high-water mark, before writing either
+        s.set(JAVA_INT, H_FREE_HEAD, -1);
+        s.set(JAVA_INT, H_HIGH_WATER, 3);
+        assertThat(ConntrackFormat.repair(s, TimeUnit.NANOSECONDS)).isEqualTo(1);
+        ConntrackTable after = ConntrackTable.wrap(s);
+        assertThat(after.lookup(1, 2, 3, 4, IPPROTO_UDP, T0)).isEqualTo(kept);
+        for (int i = 0; i < 3; i++) {
+            assertThat(insertPlain(after, 100 + i, 2, 3, 4, IPPROTO_UDP, T0)).as("insert %d", i).isNotNegative();
+        }
+        assertThat(after.live()).isEqualTo(4);
+        assertThat(after.evicted()).isZero();
+        assertThatThrownBy(() -> ConntrackFormat.repair(MemorySegment.ofArray(new long[64]), TimeUnit.NANOSECONDS))
+                .hasMessageContaining("bad magic");
+    }
 }
