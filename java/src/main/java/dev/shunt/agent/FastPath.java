@@ -60,7 +60,8 @@ final class FastPath implements AutoCloseable {
         usedIds.set(HOST_PORT);
         this.pipeline = new Pipeline(ConntrackTable.allocate(conntrackCapacity), new AffinityTable(65536),
                 ForwardingTable.builder(HOST_PORT).build(), System.nanoTime());
-        this.loop = new PollLoop(pipeline, Integer.getInteger("shunt.idleSpin", PollLoop.DEFAULT_SPIN_ROUNDS), threadName);
+        this.loop = new PollLoop(pipeline, Integer.getInteger("shunt.idleSpin", PollLoop.DEFAULT_SPIN_ROUNDS),
+                Integer.getInteger("shunt.idleYield", 0), threadName);
     }
 
     private static AfPacketPort.Config portConfig() {
