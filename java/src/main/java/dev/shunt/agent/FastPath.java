@@ -37,7 +37,11 @@ import java.util.Map;
 final class FastPath implements AutoCloseable {
     static final int HOST_PORT = 0;
     private static final int TC_PRIORITY = 1;
-    private static final AfPacketPort.Config PORT_CONFIG = AfPacketPort.Config.defaults().withFrames(256, 256);
+    /**
+     * V2 rings unless {@code -Dshunt.rxRing=v3} (with {@code -Dshunt.v3RetireMs}, default 1): a
+     * measurement switch, not an operator setting (docs/afpacket.md has why V2 is the default).
+     */
+    private static final AfPacketPort.Config PORT_CONFIG = portConfig();
 
     private final NetlinkHandle netlink;
     /** The node's namespace: packet sockets must be created inside it, whichever thread asks. */
@@ -63,7 +67,19 @@ final class FastPath implements AutoCloseable {
         usedIds.set(HOST_PORT);
         this.pipeline = new Pipeline(conntrack, new AffinityTable(65536),
                 ForwardingTable.builder(HOST_PORT).build(), flowSeed(conntrack));
-        this.loop = new PollLoop(pipeline, PollLoop.DEFAULT_SPIN_ROUNDS, threadName);
+        this.loop = new PollLoop(pipeline, Integer.getInteger("shunt.idleSpin", PollLoop.DEFAULT_SPIN_ROUNDS),
+                Integer.getInteger("shunt.idleYield", 0), threadName);
+    }
+
+    private static AfPacketPort.Config portConfig() {
+        AfPacketPort.Config config = AfPacketPort.Config.defaults().withFrames(256, 256);
+        String ring = System.getProperty("shunt.rxRing", "v2");
+        return switch (ring) {
+            case "v2" -> config;
+            case "v3" -> config.withVersion(AfPacketPort.Version.V3)
+                    .withV3Blocks(config.rxBlockSize(), Integer.getInteger("shunt.v3RetireMs", AfPacketPort.Config.DEFAULT_V3_RETIRE_MS));
+            default -> throw new IllegalArgumentException("shunt.rxRing must be v2 or v3, not " + ring);
+        };
     }
 
     /**

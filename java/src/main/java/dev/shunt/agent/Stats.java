@@ -32,17 +32,36 @@ final class Stats {
         Map<String, Object> out = of(c);
         Map<String, Object> perPort = new LinkedHashMap<>();
         ports.forEach((name, p) -> {
-            Map<String, Long> m = new LinkedHashMap<>();
+            Map<String, Object> m = new LinkedHashMap<>();
             m.put("rxPackets", p.rxPackets());
             m.put("rxBytes", p.rxBytes());
             m.put("txPackets", p.txPackets());
             m.put("txBytes", p.txBytes());
             m.put("rxDropped", p.rxDropped());
             m.put("txDropped", p.txDropped());
+            m.put("drops", portDrops(p));
             perPort.put(name, m);
         });
         out.put("ports", perPort);
         return out;
+    }
+
+    /** The port's losses by reason, non-zero ones: they add up to its rxDropped and txDropped. */
+    private static Map<String, Long> portDrops(dev.shunt.port.PortCounters p) {
+        Map<String, Long> drops = new LinkedHashMap<>();
+        putNonZero(drops, "rxRingOverrun", p.rxRingOverrun());
+        putNonZero(drops, "rxTruncated", p.rxTruncated());
+        putNonZero(drops, "txRingFull", p.txRingFull());
+        putNonZero(drops, "txInvalidLength", p.txInvalidLength());
+        putNonZero(drops, "txWrongFormat", p.txWrongFormat());
+        putNonZero(drops, "txSendErrors", p.txSendErrors());
+        return drops;
+    }
+
+    private static void putNonZero(Map<String, Long> map, String key, long value) {
+        if (value != 0) {
+            map.put(key, value);
+        }
     }
 
     static Map<String, Object> of(DatapathCounters c) {

@@ -43,9 +43,12 @@ final class StatsCommand implements Runnable {
             }
             stats.path("drops").properties().forEach(e -> out.printf("  drop %-22s %d%n", e.getKey(), e.getValue().asLong()));
             out.printf("%-30s %10s %10s %10s %10s%n", "PORT", "RX", "TX", "RX-DROP", "TX-DROP");
-            stats.path("ports").properties().forEach(e -> out.printf("%-30s %10d %10d %10d %10d%n", e.getKey(),
-                    e.getValue().path("rxPackets").asLong(), e.getValue().path("txPackets").asLong(),
-                    e.getValue().path("rxDropped").asLong(), e.getValue().path("txDropped").asLong()));
+            stats.path("ports").properties().forEach(e -> {
+                out.printf("%-30s %10d %10d %10d %10d%n", e.getKey(),
+                        e.getValue().path("rxPackets").asLong(), e.getValue().path("txPackets").asLong(),
+                        e.getValue().path("rxDropped").asLong(), e.getValue().path("txDropped").asLong());
+                e.getValue().path("drops").properties().forEach(d -> out.printf("  drop %-22s %d%n", d.getKey(), d.getValue().asLong()));
+            });
         } catch (java.io.IOException e) {
             throw new IllegalStateException("malformed answer from the agent: " + reply.body(), e);
         }

@@ -15,29 +15,43 @@ import java.lang.invoke.VarHandle;
 import static dev.shunt.sys.PacketSocketDescriptor.*;
 
 /**
- * A port on one network interface through an AF_PACKET socket with memory-mapped TPACKET_V2 RX
- * and TX rings (packet_mmap). V2, not V3, for receive: a V3 block reaches user space only when it
- * is full or its retire timer fires, which costs request/response traffic 5-50x (PERFORMANCE.md).
+ * A port on one network interface through an AF_PACKET socket with memory-mapped RX and TX rings
+ * (packet_mmap), TPACKET_V2 by default or TPACKET_V3 ({@link Config#withVersion}). The version is
+ * per socket and applies to both rings: with V3 the RX ring is a ring of blocks (handed over when
+ * full or when the retire timer fires) and the TX ring stays a ring of fixed frames, each with a
+ * tpacket3_hdr instead of a tpacket2_hdr. V2 is the default: a V3 block reaches user space only
+ * when it is full or its timer fires, which costs request/response traffic dearly (docs/afpacket.md
+ * has the figures measured in Shunt; PERFORMANCE.md those of a C forwarder).
  *
  * <h2>Setup</h2>
  * {@link #open} creates the socket in the <em>calling thread's</em> network namespace (it stays
- * there for life), sets TPACKET_V2, optionally PACKET_VNET_HDR (must precede the rings),
- * PACKET_QDISC_BYPASS (transmit straight to the driver) and PACKET_IGNORE_OUTGOING (the socket
- * does not read back its own, or the host's, transmissions), creates both rings, maps them with
- * one mmap (RX ring first, then TX ring, as the kernel lays them out) and binds to the interface
- * index last, so no frame arrives before the ring exists.
+ * there for life), sets the TPACKET version, optionally PACKET_VNET_HDR (it must precede the
+ * rings), PACKET_QDISC_BYPASS (transmit straight to the
+ * driver) and PACKET_IGNORE_OUTGOING (the socket does not read back its own, or the host's,
+ * transmissions), creates both rings, maps them with one mmap (RX ring first, then TX ring, as the
+ * kernel lays them out) and binds to the interface index last, so no frame arrives before the ring
+ * exists.
  *
  * <h2>Memory</h2>
  * {@link Config#memoryBytes()}: {@code (rxFrames + txFrames) * frameSize}; the default (512 + 512
  * slots of 2048 bytes) is 2 MiB of unswappable kernel memory per port, mapped into the process.
- * A 2048-byte slot holds a received frame of up to 1982 bytes (the kernel puts it at slot offset
+ * A 2048-byte V2 slot holds a received frame of up to 1982 bytes (the kernel puts it at slot offset
  * 66, after the 32-byte tpacket2_hdr, a sockaddr_ll and alignment) and a transmitted frame of up to
- * 2016 bytes (from offset 32): enough for MTU 1500 plus an Ethernet header and a VLAN tag.
+ * 2016 bytes (from offset 32; 2000 from offset 48 with V3): enough for MTU 1500 plus an Ethernet
+ * header and a VLAN tag. A V3 RX block packs frames back to back.
+ *
+ * <h2>Virtio-net header</h2>
+ * With {@link Config#vnetHeaderSize()} 10 every frame in both rings is preceded by a
+ * struct virtio_net_hdr. Received frames still start at
+ * {@link RxBatch#offset(int)}; their header is at {@link RxBatch#vnetHeaderOffset(int)}.
+ * {@link #transmit} writes a header without GSO or checksum offload, with hdr_len = the frame
+ * length (the kernel then builds a linear skb: PERFORMANCE.md), so frames go out as without one.
+ * Carrying GSO frames end to end is a later change that needs nothing else reshaped.
  *
  * <h2>Memory ordering</h2>
- * Each slot's {@code tp_status} word is the hand-over point between this thread and the kernel,
- * like the head and tail indexes of an agrona ring buffer. A slot's status is read with
- * <em>acquire</em> semantics ({@link VarHandle#getAcquire}) before any other byte of the slot, so
+ * Each slot's (V3 RX: each block's) status word is the hand-over point between this thread and the
+ * kernel, like the head and tail indexes of an agrona ring buffer. A status is read with
+ * <em>acquire</em> semantics ({@link VarHandle#getAcquire}) before any other byte it covers, so
  * the frame bytes the kernel wrote before it published TP_STATUS_USER (it issues smp_wmb first)
  * are visible. Handing a slot back is a <em>release</em> store ({@link VarHandle#setRelease}) of
  * TP_STATUS_KERNEL or TP_STATUS_SEND_REQUEST after the last access to its bytes (a TX slot's data
@@ -45,39 +59,54 @@ import static dev.shunt.sys.PacketSocketDescriptor.*;
  *
  * <h2>Status values handled</h2>
  * RX: TP_STATUS_USER (ours), TP_STATUS_LOSING (drops happened: read PACKET_STATISTICS into
- * {@link PortCounters#rxDropped()}), TP_STATUS_COPY or a snaplen below the wire length (frame did
- * not fit the slot: counted in {@link #rxTruncated()}, handed back at once, never forwarded),
- * TP_STATUS_CSUMNOTREADY (a checksum-partial frame from a sender with TX checksum offload: counted,
- * passed on), TP_STATUS_VLAN_VALID (the VLAN tag was taken off into tp_vlan_tci: put back in front
- * of the frame, so the frame is what was on the wire). TX: TP_STATUS_AVAILABLE (free; timestamp
- * bits ignored), TP_STATUS_SEND_REQUEST / TP_STATUS_SENDING (ring full: the frame is counted in
- * txDropped and refused, never waited for), TP_STATUS_WRONG_FORMAT (the kernel refused the frame
- * and stopped its TX walk there: counted, reclaimed, the frames queued behind it moved up one slot
- * so the kernel's ring head and ours agree again).
+ * {@link PortCounters#rxRingOverrun()}), TP_STATUS_COPY or a snaplen below the wire length (frame
+ * did not fit the slot: counted in {@link PortCounters#rxTruncated()}, handed back unread, never
+ * forwarded), TP_STATUS_CSUMNOTREADY (a checksum-partial frame from a sender with TX checksum
+ * offload: counted, passed on), TP_STATUS_VLAN_VALID (the VLAN tag was taken off into tp_vlan_tci:
+ * put back in front of the frame, so the frame is what was on the wire), TP_STATUS_BLK_TMO (V3: the
+ * block was retired by its timer: counted). TX: TP_STATUS_AVAILABLE (free; timestamp bits
+ * ignored), TP_STATUS_SEND_REQUEST / TP_STATUS_SENDING (ring full: the frame is counted in
+ * {@link PortCounters#txRingFull()} and refused, never waited for), TP_STATUS_WRONG_FORMAT (the
+ * kernel refused the frame and stopped its TX walk there: counted, reclaimed, the frames queued
+ * behind it moved up one slot so the kernel's ring head and ours agree again).
  *
  * <p>One thread owns a port (receive, release, transmit, flush); nothing allocates per frame,
  * nothing blocks: the TX kick is send(MSG_DONTWAIT), and idle waiting belongs to the poll loop,
- * which registers {@link #ringFd()} with its epoll (readable when a received frame is waiting).
+ * which registers {@link #ringFd()} with its epoll (readable when a received frame, V3: a retired
+ * block, is waiting).
  */
 public final class AfPacketPort implements PollablePort, AutoCloseable {
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
-    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT;
     private static final int PAGE_SIZE = 4096;
     private static final int ETHERNET_HEADER = 14;
-    private static final int MAC_ADDRESSES = 12;
-    private static final int VLAN_TAG = 4;
-    private static final int ETHERTYPE_VLAN = 0x8100;
     /** The TX states; the rest of a TX status word are timestamp bits. */
     private static final int TX_STATE_MASK = TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING | TP_STATUS_WRONG_FORMAT;
     /** struct virtio_net_hdr.hdr_len (little-endian u16 on x86). */
     private static final int VNET_HDR_LEN_OFFSET = 2;
 
+    /** The TPACKET version of both rings. */
+    public enum Version {
+        /** Frame-based RX: every frame is handed over as soon as it is written. */
+        V2,
+        /** Block-based RX with a retire timer; frame-based TX with tpacket3_hdr slots. */
+        V3
+    }
+
     /**
      * Ring geometry and options. {@code frameSize} is a multiple of 16; both frame counts are
      * rounded up to whole ring blocks (a block is the least common multiple of frameSize and the
-     * page size).
+     * page size; a V3 RX block is {@code rxBlockSize}). {@code vnetHeaderSize} is 0 (none) or 10
+     * (struct virtio_net_hdr before every frame, PACKET_VNET_HDR). {@code rxBlockSize} and
+     * {@code retireTimeoutMs} (tp_retire_blk_tov; 0 lets the kernel derive one from the link speed)
+     * only matter for V3.
      */
-    public record Config(int frameSize, int rxFrames, int txFrames, boolean vnetHeader, boolean lockMemory) {
+    public record Config(int frameSize, int rxFrames, int txFrames, int vnetHeaderSize, boolean lockMemory,
+                         Version version, int rxBlockSize, int retireTimeoutMs) {
+        /** V3 RX blocks of 64 KiB: 32 full-size frames, many more small ones. */
+        public static final int DEFAULT_V3_BLOCK_SIZE = 64 * 1024;
+        /** The shortest timer the kernel offers (its unit is the millisecond). */
+        public static final int DEFAULT_V3_RETIRE_MS = 1;
+
         public Config {
             if (frameSize < 256 || frameSize % TPACKET_ALIGNMENT != 0) {
                 throw new IllegalArgumentException("frame size must be a multiple of 16 and at least 256: " + frameSize);
@@ -85,22 +114,55 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
             if (rxFrames < 1 || txFrames < 1) {
                 throw new IllegalArgumentException("at least one frame per ring: rx " + rxFrames + ", tx " + txFrames);
             }
+            if (vnetHeaderSize != 0 && vnetHeaderSize != VIRTIO_NET_HDR_SIZE) {
+                // 12 (PACKET_VNET_HDR_SZ, virtio_net_hdr_mrg_rxbuf) is refused on purpose: in ring
+                // mode the kernel writes RX headers 2 bytes later than TX reads them (kernel-notes).
+                throw new IllegalArgumentException("vnet header size must be 0 or 10 (struct virtio_net_hdr): " + vnetHeaderSize);
+            }
+            if (version == null) {
+                throw new IllegalArgumentException("TPACKET version missing");
+            }
+            if (rxBlockSize < blockSize(frameSize) || rxBlockSize % blockSize(frameSize) != 0) {
+                throw new IllegalArgumentException("V3 RX block size must be a multiple of " + blockSize(frameSize)
+                        + " (frame size and page size): " + rxBlockSize);
+            }
+            if (retireTimeoutMs < 0) {
+                throw new IllegalArgumentException("retire timeout must be >= 0 ms: " + retireTimeoutMs);
+            }
             int perBlock = blockSize(frameSize) / frameSize;
-            rxFrames = roundUp(rxFrames, perBlock);
+            rxFrames = roundUp(rxFrames, version == Version.V3 ? rxBlockSize / frameSize : perBlock);
             txFrames = roundUp(txFrames, perBlock);
         }
 
-        /** 2048-byte slots, 512 per ring (2 MiB per port), no vnet header, memory not locked. */
+        /** V2, 2048-byte slots, 512 per ring (2 MiB per port), no vnet header, memory not locked. */
         public static Config defaults() {
-            return new Config(2048, 512, 512, false, false);
+            return new Config(2048, 512, 512, 0, false, Version.V2, DEFAULT_V3_BLOCK_SIZE, DEFAULT_V3_RETIRE_MS);
         }
 
         public Config withFrames(int rx, int tx) {
-            return new Config(frameSize, rx, tx, vnetHeader, lockMemory);
+            return new Config(frameSize, rx, tx, vnetHeaderSize, lockMemory, version, rxBlockSize, retireTimeoutMs);
         }
 
+        /** A 10-byte struct virtio_net_hdr before every frame, or none. */
         public Config withVnetHeader(boolean on) {
-            return new Config(frameSize, rxFrames, txFrames, on, lockMemory);
+            return withVnetHeaderSize(on ? VIRTIO_NET_HDR_SIZE : 0);
+        }
+
+        public Config withVnetHeaderSize(int bytes) {
+            return new Config(frameSize, rxFrames, txFrames, bytes, lockMemory, version, rxBlockSize, retireTimeoutMs);
+        }
+
+        public Config withVersion(Version v) {
+            return new Config(frameSize, rxFrames, txFrames, vnetHeaderSize, lockMemory, v, rxBlockSize, retireTimeoutMs);
+        }
+
+        /** V3 RX geometry: block size in bytes and the block retire timer in ms. */
+        public Config withV3Blocks(int blockSize, int retireMs) {
+            return new Config(frameSize, rxFrames, txFrames, vnetHeaderSize, lockMemory, version, blockSize, retireMs);
+        }
+
+        public boolean vnetHeader() {
+            return vnetHeaderSize != 0;
         }
 
         /** The size of the mapping: both rings. */
@@ -134,39 +196,27 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
     private final Fd fd;
     private final MappedRegion region;
     private final MemorySegment ring;
-    private final PacketStatistics statistics;
     private final PortCounters counters = new PortCounters();
+    private final RxRing rx;
 
     private final int frameSize;
-    private final int rxFrames;
     private final int txFrames;
     private final long txBase;
+    private final int txStatusOffset;
+    private final int txLenOffset;
+    private final int txDataOffset;
     private final int vnetBytes;
     /** Largest frame {@link #transmit} accepts: what fits a TX slot after the header (and vnet header). */
     private final int txCapacity;
-
-    // RX state
-    private int rxHead;
-    private final long[] heldSlots;
-    private int heldCount;
 
     // TX state: slots [txKernel, txKernel + txWaiting) hold SEND_REQUEST (or WRONG_FORMAT at txKernel)
     private int txHead;
     private int txKernel;
     private int txWaiting;
 
-    // port-specific counters
-    private long rxLosing;
-    private long rxTruncated;
-    private long rxCsumNotReady;
-    private long rxVlanRestored;
-    private long kernelRxPackets;
-    private long txRingFull;
-    private long txInvalidLength;
-    private long txWrongFormat;
+    // port-specific counters (drops by reason are in PortCounters)
     private long kicks;
     private long kicksBackpressured;
-    private long sendErrors;
     private int lastSendErrno;
 
     private AfPacketPort(int id, String name, Config config, Fd fd, MappedRegion region) {
@@ -176,14 +226,24 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
         this.fd = fd;
         this.region = region;
         this.ring = region.segment();
-        this.statistics = new PacketStatistics(fd);
         this.frameSize = config.frameSize();
-        this.rxFrames = config.rxFrames();
         this.txFrames = config.txFrames();
-        this.txBase = (long) rxFrames * frameSize;
-        this.vnetBytes = config.vnetHeader() ? VIRTIO_NET_HDR_SIZE : 0;
-        this.txCapacity = frameSize - TPACKET2_TX_DATA_OFFSET - vnetBytes;
-        this.heldSlots = new long[rxFrames];
+        this.txBase = (long) config.rxFrames() * frameSize;
+        this.vnetBytes = config.vnetHeaderSize();
+        PacketStatistics statistics = new PacketStatistics(fd);
+        if (config.version() == Version.V3) {
+            this.rx = new V3RxRing(ring, counters, statistics, vnetBytes, config.rxBlockSize(),
+                    config.rxFrames() * frameSize / config.rxBlockSize());
+            this.txStatusOffset = TP3_STATUS_OFFSET;
+            this.txLenOffset = TP3_LEN_OFFSET;
+            this.txDataOffset = TPACKET3_TX_DATA_OFFSET;
+        } else {
+            this.rx = new V2RxRing(ring, counters, statistics, vnetBytes, frameSize, config.rxFrames());
+            this.txStatusOffset = TP2_STATUS_OFFSET;
+            this.txLenOffset = TP2_LEN_OFFSET;
+            this.txDataOffset = TPACKET2_TX_DATA_OFFSET;
+        }
+        this.txCapacity = frameSize - txDataOffset - vnetBytes;
     }
 
     /** {@link #open(int, String, int, Config)} with {@link Config#defaults()}. */
@@ -199,7 +259,8 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
         Fd fd = PacketSockets.open();
         MappedRegion region = null;
         try {
-            PacketSockets.setVersion(fd, TPACKET_V2);
+            boolean v3 = config.version() == Version.V3;
+            PacketSockets.setVersion(fd, v3 ? TPACKET_V3 : TPACKET_V2);
             if (config.vnetHeader()) {
                 PacketSockets.setVnetHeader(fd, true); // before the rings, or EBUSY
             }
@@ -207,8 +268,15 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
             PacketSockets.setIgnoreOutgoing(fd, true);
             int block = config.blockSize();
             int perBlock = block / config.frameSize();
-            PacketSockets.setRxRing(fd, block, config.rxFrames() / perBlock, config.frameSize(), config.rxFrames());
-            PacketSockets.setTxRing(fd, block, config.txFrames() / perBlock, config.frameSize(), config.txFrames());
+            if (v3) {
+                int rxBlock = config.rxBlockSize();
+                PacketSockets.setRxRingV3(fd, rxBlock, config.rxFrames() * config.frameSize() / rxBlock,
+                        config.frameSize(), config.rxFrames(), config.retireTimeoutMs());
+                PacketSockets.setTxRingV3(fd, block, config.txFrames() / perBlock, config.frameSize(), config.txFrames());
+            } else {
+                PacketSockets.setRxRing(fd, block, config.rxFrames() / perBlock, config.frameSize(), config.rxFrames());
+                PacketSockets.setTxRing(fd, block, config.txFrames() / perBlock, config.frameSize(), config.txFrames());
+            }
             region = MappedRegion.map(fd, config.memoryBytes(), config.lockMemory());
             PacketSockets.bind(fd, ifindex);
             return new AfPacketPort(id, name, config, fd, region);
@@ -243,82 +311,18 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
     /**
      * Takes up to {@code batch.capacity()} received frames from the RX ring, in arrival order. Each
      * entry is (offset of the Ethernet header in {@link RxBatch#segment()}, frame length). The
-     * slots stay Shunt's until {@link #release}; frames of an earlier receive that were not
-     * released are released first.
+     * frames stay Shunt's until {@link #release} (V3: until every frame of their block was
+     * released); frames of an earlier receive that were not released are released first.
      */
     @Override
     public int receive(RxBatch batch) {
-        if (heldCount > 0) {
-            releaseHeld();
-        }
-        batch.reset(ring);
-        int n = 0;
-        int capacity = Math.min(batch.capacity(), rxFrames);
-        while (n < capacity) {
-            long slot = (long) rxHead * frameSize;
-            int status = (int) INT.getAcquire(ring, slot + TP2_STATUS_OFFSET);
-            if ((status & TP_STATUS_USER) == 0) {
-                break;
-            }
-            rxHead = rxHead + 1 == rxFrames ? 0 : rxHead + 1;
-            if ((status & TP_STATUS_LOSING) != 0) {
-                rxLosing++;
-                pollStatistics();
-            }
-            int wireLength = ring.get(ValueLayout.JAVA_INT, slot + TP2_LEN_OFFSET);
-            int length = ring.get(ValueLayout.JAVA_INT, slot + TP2_SNAPLEN_OFFSET);
-            long frame = slot + Short.toUnsignedInt(ring.get(U16, slot + TP2_MAC_OFFSET));
-            if (length < wireLength || (status & TP_STATUS_COPY) != 0) {
-                rxTruncated++;
-                INT.setRelease(ring, slot + TP2_STATUS_OFFSET, TP_STATUS_KERNEL);
-                continue;
-            }
-            if ((status & TP_STATUS_CSUMNOTREADY) != 0) {
-                rxCsumNotReady++;
-            }
-            if ((status & TP_STATUS_VLAN_VALID) != 0) {
-                frame = restoreVlanTag(slot, frame, status);
-                length += VLAN_TAG;
-            }
-            batch.add(frame, length);
-            heldSlots[heldCount++] = slot;
-            counters.countRx(length);
-            n++;
-        }
-        return n;
+        return rx.receive(batch);
     }
 
-    /**
-     * The kernel delivered the frame without its 802.1Q tag (tp_vlan_tci holds it): move the MAC
-     * addresses 4 bytes towards the slot header (there are at least 14 free bytes after the
-     * sockaddr_ll) and write TPID and TCI between them and the EtherType.
-     */
-    private long restoreVlanTag(long slot, long frame, int status) {
-        int tci = Short.toUnsignedInt(ring.get(U16, slot + TP2_VLAN_TCI_OFFSET));
-        int tpid = (status & TP_STATUS_VLAN_TPID_VALID) != 0
-                ? Short.toUnsignedInt(ring.get(U16, slot + TP2_VLAN_TPID_OFFSET))
-                : ETHERTYPE_VLAN;
-        long tagged = frame - VLAN_TAG;
-        MemorySegment.copy(ring, frame, ring, tagged, MAC_ADDRESSES);
-        ring.set(ValueLayout.JAVA_BYTE, tagged + 12, (byte) (tpid >>> 8));
-        ring.set(ValueLayout.JAVA_BYTE, tagged + 13, (byte) tpid);
-        ring.set(ValueLayout.JAVA_BYTE, tagged + 14, (byte) (tci >>> 8));
-        ring.set(ValueLayout.JAVA_BYTE, tagged + 15, (byte) tci);
-        rxVlanRestored++;
-        return tagged;
-    }
-
-    /** Hands the slots of the last {@link #receive} back to the kernel (release store of TP_STATUS_KERNEL). */
+    /** Hands the frames of the last {@link #receive} back to the kernel (release store of TP_STATUS_KERNEL). */
     @Override
     public void release(RxBatch batch) {
-        releaseHeld();
-    }
-
-    private void releaseHeld() {
-        for (int i = 0; i < heldCount; i++) {
-            INT.setRelease(ring, heldSlots[i] + TP2_STATUS_OFFSET, TP_STATUS_KERNEL);
-        }
-        heldCount = 0;
+        rx.release();
     }
 
     /**
@@ -330,27 +334,26 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
     @Override
     public boolean transmit(MemorySegment frame, long offset, int length) {
         if (length < ETHERNET_HEADER || length > txCapacity) {
-            txInvalidLength++;
-            counters.countTxDropped();
+            counters.txInvalidLength++;
             return false;
         }
         long slot = txBase + (long) txHead * frameSize;
-        int status = (int) INT.getAcquire(ring, slot + TP2_STATUS_OFFSET);
+        int status = (int) INT.getAcquire(ring, slot + txStatusOffset);
         if ((status & TX_STATE_MASK) != TP_STATUS_AVAILABLE) {
-            txRingFull++;
-            counters.countTxDropped();
+            counters.txRingFull++;
             return false;
         }
-        long data = slot + TPACKET2_TX_DATA_OFFSET;
+        long data = slot + txDataOffset;
         if (vnetBytes != 0) {
-            ring.set(ValueLayout.JAVA_LONG, data, 0L); // flags, gso_type, hdr_len, gso_size, csum_start
-            ring.set(ValueLayout.JAVA_SHORT, data + 8, (short) 0); // csum_offset
+            // flags 0, gso_type VIRTIO_NET_HDR_GSO_NONE, gso_size, csum_start, csum_offset 0
+            ring.set(ValueLayout.JAVA_LONG, data, 0L);
+            ring.set(ValueLayout.JAVA_SHORT, data + 8, (short) 0);
             // hdr_len = the whole frame: the kernel then builds a linear skb (PERFORMANCE.md)
             ring.set(ValueLayout.JAVA_SHORT, data + VNET_HDR_LEN_OFFSET, (short) length);
         }
         MemorySegment.copy(frame, offset, ring, data + vnetBytes, length);
-        ring.set(ValueLayout.JAVA_INT, slot + TP2_LEN_OFFSET, length + vnetBytes);
-        INT.setRelease(ring, slot + TP2_STATUS_OFFSET, TP_STATUS_SEND_REQUEST);
+        ring.set(ValueLayout.JAVA_INT, slot + txLenOffset, length + vnetBytes);
+        INT.setRelease(ring, slot + txStatusOffset, TP_STATUS_SEND_REQUEST);
         txHead = txHead + 1 == txFrames ? 0 : txHead + 1;
         txWaiting++;
         return true;
@@ -374,7 +377,7 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
                 if (errno == Errno.EAGAIN || errno == Errno.ENOBUFS) {
                     kicksBackpressured++;
                 } else {
-                    sendErrors++;
+                    counters.txSendErrors++;
                 }
                 lastSendErrno = errno;
             }
@@ -389,11 +392,11 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
     private void collectTaken() {
         while (txWaiting > 0) {
             long slot = txBase + (long) txKernel * frameSize;
-            int state = (int) INT.getAcquire(ring, slot + TP2_STATUS_OFFSET) & TX_STATE_MASK;
+            int state = (int) INT.getAcquire(ring, slot + txStatusOffset) & TX_STATE_MASK;
             if (state == TP_STATUS_SEND_REQUEST || state == TP_STATUS_WRONG_FORMAT) {
                 return;
             }
-            counters.countTx(ring.get(ValueLayout.JAVA_INT, slot + TP2_LEN_OFFSET) - vnetBytes);
+            counters.countTx(ring.get(ValueLayout.JAVA_INT, slot + txLenOffset) - vnetBytes);
             txKernel = txKernel + 1 == txFrames ? 0 : txKernel + 1;
             txWaiting--;
         }
@@ -407,24 +410,23 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
      */
     private boolean reclaimWrongFormat() {
         long first = txBase + (long) txKernel * frameSize;
-        int state = (int) INT.getAcquire(ring, first + TP2_STATUS_OFFSET) & TX_STATE_MASK;
+        int state = (int) INT.getAcquire(ring, first + txStatusOffset) & TX_STATE_MASK;
         if (state != TP_STATUS_WRONG_FORMAT) {
             return false;
         }
-        txWrongFormat++;
-        counters.countTxDropped();
+        counters.txWrongFormat++;
         int to = txKernel;
         for (int i = 1; i < txWaiting; i++) {
             int from = to + 1 == txFrames ? 0 : to + 1;
             long src = txBase + (long) from * frameSize;
             long dst = txBase + (long) to * frameSize;
-            int tpLen = ring.get(ValueLayout.JAVA_INT, src + TP2_LEN_OFFSET);
-            MemorySegment.copy(ring, src + TPACKET2_TX_DATA_OFFSET, ring, dst + TPACKET2_TX_DATA_OFFSET, tpLen);
-            ring.set(ValueLayout.JAVA_INT, dst + TP2_LEN_OFFSET, tpLen);
-            INT.setRelease(ring, dst + TP2_STATUS_OFFSET, TP_STATUS_SEND_REQUEST);
+            int tpLen = ring.get(ValueLayout.JAVA_INT, src + txLenOffset);
+            MemorySegment.copy(ring, src + txDataOffset, ring, dst + txDataOffset, tpLen);
+            ring.set(ValueLayout.JAVA_INT, dst + txLenOffset, tpLen);
+            INT.setRelease(ring, dst + txStatusOffset, TP_STATUS_SEND_REQUEST);
             to = from;
         }
-        INT.setRelease(ring, txBase + (long) to * frameSize + TP2_STATUS_OFFSET, TP_STATUS_AVAILABLE);
+        INT.setRelease(ring, txBase + (long) to * frameSize + txStatusOffset, TP_STATUS_AVAILABLE);
         txHead = to;
         txWaiting--;
         return true;
@@ -432,13 +434,12 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
 
     /**
      * Reads PACKET_STATISTICS (which resets the kernel's counts) and adds its drops to
-     * {@link PortCounters#rxDropped()}. Called by {@link #receive} when a slot carries
-     * TP_STATUS_LOSING; the control plane may call it on the owning thread for a fresh figure.
+     * {@link PortCounters#rxRingOverrun()}. Called by {@link #receive} when a slot (V3: a block)
+     * carries TP_STATUS_LOSING; the control plane may call it on the owning thread for a fresh
+     * figure.
      */
     public void pollStatistics() {
-        statistics.read();
-        kernelRxPackets += statistics.packets();
-        counters.countRxDropped(statistics.drops());
+        rx.pollStatistics();
     }
 
     /**
@@ -466,44 +467,53 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
         return counters;
     }
 
-    /** Slots seen with TP_STATUS_LOSING (each triggered a statistics read). */
+    /** Slots (V3: blocks) seen with TP_STATUS_LOSING (each triggered a statistics read). */
     public long rxLosing() {
-        return rxLosing;
+        return rx.rxLosing;
     }
 
     /** Frames longer than a slot (snaplen below the wire length): handed back unread, never forwarded. */
     public long rxTruncated() {
-        return rxTruncated;
+        return counters.rxTruncated();
     }
 
     /** Frames with TP_STATUS_CSUMNOTREADY: checksum left to offload by the sender. */
     public long rxCsumNotReady() {
-        return rxCsumNotReady;
+        return rx.rxCsumNotReady;
     }
 
     /** Frames whose VLAN tag the kernel had stripped and the port put back. */
     public long rxVlanRestored() {
-        return rxVlanRestored;
+        return rx.rxVlanRestored;
     }
 
     /** tp_packets summed over every PACKET_STATISTICS read: frames the socket saw, drops included. */
     public long kernelRxPackets() {
-        return kernelRxPackets;
+        return rx.kernelRxPackets;
+    }
+
+    /** V3: RX blocks received, and how many of them the retire timer (not a full block) handed over. */
+    public long rxBlocks() {
+        return rx instanceof V3RxRing v3 ? v3.blocksRead : 0;
+    }
+
+    public long rxBlocksTimedOut() {
+        return rx instanceof V3RxRing v3 ? v3.blocksTimedOut : 0;
     }
 
     /** Transmits refused because the next TX slot was still the kernel's. */
     public long txRingFull() {
-        return txRingFull;
+        return counters.txRingFull();
     }
 
     /** Transmits refused for their length. */
     public long txInvalidLength() {
-        return txInvalidLength;
+        return counters.txInvalidLength();
     }
 
     /** Frames the kernel marked TP_STATUS_WRONG_FORMAT (e.g. longer than the device MTU), reclaimed. */
     public long txWrongFormat() {
-        return txWrongFormat;
+        return counters.txWrongFormat();
     }
 
     /** send() calls made to kick the TX ring. */
@@ -518,12 +528,17 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
 
     /** Kicks that failed with an error other than EAGAIN/ENOBUFS. */
     public long sendErrors() {
-        return sendErrors;
+        return counters.txSendErrors();
     }
 
     /** The errno of the last failed kick, backpressure included (0 if none failed yet). */
     public int lastSendErrno() {
         return lastSendErrno;
+    }
+
+    @Override
+    public int vnetHeaderLength() {
+        return vnetBytes;
     }
 
     /** Unmaps the rings and closes the socket. Any segment from {@link RxBatch#segment()} becomes unusable. */
@@ -538,6 +553,7 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
 
     @Override
     public String toString() {
-        return "port " + id + " " + name + " (AF_PACKET V2, " + rxFrames + "+" + txFrames + " x " + frameSize + " B)";
+        return "port " + id + " " + name + " (AF_PACKET " + config.version() + ", " + config.rxFrames() + "+" + txFrames
+                + " x " + frameSize + " B" + (vnetBytes != 0 ? ", vnet header " + vnetBytes + " B" : "") + ")";
     }
 }

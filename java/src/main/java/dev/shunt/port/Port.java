@@ -33,4 +33,14 @@ public interface Port {
     void flush();
 
     PortCounters counters();
+
+    /**
+     * Bytes of virtio-net header the port carries before each frame (PACKET_VNET_HDR): 0 when it
+     * has none. Received frames still start at {@link RxBatch#offset(int)}; the header is at
+     * {@link RxBatch#vnetHeaderOffset(int)}. {@link #transmit} writes a header that asks for no
+     * GSO and no checksum offload.
+     */
+    default int vnetHeaderLength() {
+        return 0;
+    }
 }

@@ -1,17 +1,26 @@
 package dev.shunt.port;
 
 /**
- * Per-port counters. Written only by the port's owning poll thread (plain increments) and read by
- * the control plane for {@code shunt stats}: a reader may see a value a few packets old, never a
- * torn one (aligned longs are written atomically on 64-bit JVMs).
+ * Per-port counters: traffic, and every frame a port lost with the reason. Written only by the
+ * port's owning poll thread (plain increments) and read by the control plane for
+ * {@code shunt stats}: a reader may see a value a few packets old, never a torn one (aligned longs
+ * are written atomically on 64-bit JVMs).
+ *
+ * <p>{@link #rxDropped()} and {@link #txDropped()} are the totals; the reason counters below them
+ * add up to those totals (rx: {@link #rxRingOverrun()} + {@link #rxTruncated()}; tx:
+ * {@link #txRingFull()} + {@link #txInvalidLength()} + {@link #txWrongFormat()}).
  */
 public final class PortCounters {
     long rxPackets;
     long rxBytes;
     long txPackets;
     long txBytes;
-    long txDropped;
-    long rxDropped;
+    long rxRingOverrun;
+    long rxTruncated;
+    long txRingFull;
+    long txInvalidLength;
+    long txWrongFormat;
+    long txSendErrors;
 
     public long rxPackets() {
         return rxPackets;
@@ -29,14 +38,44 @@ public final class PortCounters {
         return txBytes;
     }
 
-    /** Frames the port could not send (ring full, rejected by the kernel). */
+    /** Frames the port could not send, all reasons. */
     public long txDropped() {
-        return txDropped;
+        return txRingFull + txInvalidLength + txWrongFormat;
     }
 
-    /** Frames the kernel reported lost before Shunt read them (ring overrun). */
+    /** Frames lost on receive, all reasons. */
     public long rxDropped() {
-        return rxDropped;
+        return rxRingOverrun + rxTruncated;
+    }
+
+    /** Frames the kernel dropped because the RX ring had no room (PACKET_STATISTICS tp_drops). */
+    public long rxRingOverrun() {
+        return rxRingOverrun;
+    }
+
+    /** Frames longer than a ring slot (snaplen below the wire length): handed back unread. */
+    public long rxTruncated() {
+        return rxTruncated;
+    }
+
+    /** Transmits refused because the next TX slot was still the kernel's. */
+    public long txRingFull() {
+        return txRingFull;
+    }
+
+    /** Transmits refused for their length (shorter than an Ethernet header or longer than a slot). */
+    public long txInvalidLength() {
+        return txInvalidLength;
+    }
+
+    /** Frames the kernel refused (TP_STATUS_WRONG_FORMAT, e.g. longer than the device MTU). */
+    public long txWrongFormat() {
+        return txWrongFormat;
+    }
+
+    /** TX kicks that failed with an error other than backpressure (the frames stay queued, not lost). */
+    public long txSendErrors() {
+        return txSendErrors;
     }
 
     public void countRx(int bytes) {
@@ -49,11 +88,12 @@ public final class PortCounters {
         txBytes += bytes;
     }
 
+    /** A transmit refused for want of a free slot (in-memory ports: their TX capacity). */
     public void countTxDropped() {
-        txDropped++;
+        txRingFull++;
     }
 
     public void countRxDropped(long frames) {
-        rxDropped += frames;
+        rxRingOverrun += frames;
     }
 }

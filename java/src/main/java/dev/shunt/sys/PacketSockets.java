@@ -56,13 +56,54 @@ public final class PacketSockets {
         setRing(fd, PACKET_TX_RING, blockSize, blockCount, frameSize, frameCount);
     }
 
-    private static void setRing(Fd fd, int option, int blockSize, int blockCount, int frameSize, int frameCount) {
+    /**
+     * PACKET_RX_RING with a struct tpacket_req3 (TPACKET_V3): {@code blockCount} blocks of
+     * {@code blockSize} bytes, each handed to user space when full or when {@code retireTimeoutMs}
+     * passed since it was opened (0 lets the kernel derive a timeout from the link speed).
+     * {@code frameSize}/{@code frameCount} only satisfy the kernel's geometry checks: V3 packs
+     * packets of any size into a block.
+     */
+    public static void setRxRingV3(Fd fd, int blockSize, int blockCount, int frameSize, int frameCount, int retireTimeoutMs) {
+        setRing3(fd, PACKET_RX_RING, blockSize, blockCount, frameSize, frameCount, retireTimeoutMs);
+    }
+
+    /**
+     * PACKET_TX_RING on a TPACKET_V3 socket: a struct tpacket_req3 whose timer, private area and
+     * feature word must be 0 (the kernel refuses anything else with EINVAL: V3 transmit is
+     * frame-based, tpacket3_hdr per slot, Linux 4.11+).
+     */
+    public static void setTxRingV3(Fd fd, int blockSize, int blockCount, int frameSize, int frameCount) {
+        setRing3(fd, PACKET_TX_RING, blockSize, blockCount, frameSize, frameCount, 0);
+    }
+
+    private static void setRing3(Fd fd, int option, int blockSize, int blockCount, int frameSize, int frameCount,
+                                 int retireTimeoutMs) {
+        checkGeometry(blockSize, blockCount, frameSize, frameCount);
+        if (retireTimeoutMs < 0) {
+            throw new IllegalArgumentException("retire timeout must be >= 0 ms: " + retireTimeoutMs);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment req = arena.allocate(TPACKET_REQ3_SIZE, 4);
+            req.set(JAVA_INT, REQ_BLOCK_SIZE_OFFSET, blockSize);
+            req.set(JAVA_INT, REQ_BLOCK_NR_OFFSET, blockCount);
+            req.set(JAVA_INT, REQ_FRAME_SIZE_OFFSET, frameSize);
+            req.set(JAVA_INT, REQ_FRAME_NR_OFFSET, frameCount);
+            req.set(JAVA_INT, REQ3_RETIRE_BLK_TOV_OFFSET, retireTimeoutMs);
+            Sockets.setOption(fd, SOL_PACKET, option, req);
+        }
+    }
+
+    private static void checkGeometry(int blockSize, int blockCount, int frameSize, int frameCount) {
         if (frameSize % TPACKET_ALIGNMENT != 0 || blockSize % frameSize != 0
                 || (long) (blockSize / frameSize) * blockCount != frameCount) {
             throw new IllegalArgumentException("ring geometry: block " + blockSize + " x " + blockCount
                     + ", frame " + frameSize + " x " + frameCount
                     + " (frames must be 16-byte aligned, fill whole blocks, and number blocks x frames per block)");
         }
+    }
+
+    private static void setRing(Fd fd, int option, int blockSize, int blockCount, int frameSize, int frameCount) {
+        checkGeometry(blockSize, blockCount, frameSize, frameCount);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment req = arena.allocate(TPACKET_REQ_SIZE, 4);
             req.set(JAVA_INT, REQ_BLOCK_SIZE_OFFSET, blockSize);

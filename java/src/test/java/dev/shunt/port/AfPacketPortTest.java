@@ -8,7 +8,8 @@ import dev.shunt.sys.Errno;
 import dev.shunt.sys.PacketSocketDescriptor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -44,18 +45,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AfPacketPortTest {
     private static final AfPacketPort.Config SMALL = AfPacketPort.Config.defaults().withFrames(64, 64);
 
+    /** 64 + 64 slots; for V3 the RX ring is 8 blocks of 16 KiB with the 1 ms timer. */
+    static AfPacketPort.Config small(AfPacketPort.Version version) {
+        return SMALL.withVersion(version).withV3Blocks(16 * 1024, 1);
+    }
+
     // ------------------------------------------------------------------ (a) receive
 
-    @ParameterizedTest(name = "vnet header {0}")
-    @ValueSource(booleans = {false, true})
-    void datagramFromARealSocketArrivesByteExactInTheRxRing(boolean vnetHeader) throws Exception {
+    @ParameterizedTest(name = "{0}, vnet header {1} B")
+    @CsvSource({"V2, 0", "V2, 10", "V3, 0", "V3, 10"})
+    void datagramFromARealSocketArrivesByteExactInTheRxRing(AfPacketPort.Version version, int vnetHeader) throws Exception {
         try (ScratchNamespace a = ScratchNamespace.create("afp-rx-a");
              ScratchNamespace b = ScratchNamespace.create("afp-rx-b")) {
             PortLab.Veth link = PortLab.veth(a, b, "shunt-ra", "shunt-rb", "198.18.40.1/24", "198.18.40.2/24");
             byte[] payload = randomBytes(1000, 1);
             int port = 40_040;
-            try (AfPacketPort rx = b.namespace().call(() ->
-                         AfPacketPort.open(1, "shunt-rb", link.bIndex(), SMALL.withVnetHeader(vnetHeader)));
+            try (AfPacketPort rx = b.namespace().call(() -> AfPacketPort.open(1, "shunt-rb", link.bIndex(),
+                         small(version).withVnetHeaderSize(vnetHeader)));
                  DatagramChannel receiver = b.namespace().call(() -> udpSocket("198.18.40.2", port));
                  DatagramChannel sender = a.namespace().call(() -> udpSocket("198.18.40.1", 0));
                  Capture tcpdump = Capture.start(b, "shunt-rb", "udp dst port " + port)) {
@@ -74,16 +80,65 @@ class AfPacketPortTest {
                 assertThat(Arrays.copyOf(got.array(), got.position())).isEqualTo(payload);
                 assertThat(rx.counters().rxPackets()).isGreaterThanOrEqualTo(1);
                 assertThat(rx.rxTruncated()).isZero();
+                assertThat(rx.vnetHeaderLength()).isEqualTo(vnetHeader);
             }
         }
     }
 
-    @Test
-    void ringFdIsReadableInEpollWhileAFrameWaits() throws Exception {
+    /**
+     * The veth in namespace a has TX checksum offload on (its default), so the kernel hands the
+     * datagram over checksum-partial: with a vnet header the header says so (flags NEEDS_CSUM,
+     * csum_start = where the UDP header starts, csum_offset = 6, its checksum field). That is the
+     * witness that the header bytes are where {@link RxBatch#vnetHeaderOffset} says.
+     */
+    @ParameterizedTest(name = "{0}, vnet header {1} B")
+    @CsvSource({"V2, 10", "V3, 10"})
+    void vnetHeaderOfAChecksumPartialFrameIsWhereTheBatchSays(AfPacketPort.Version version, int vnetHeader) throws Exception {
+        try (ScratchNamespace a = ScratchNamespace.create("afp-vh-a");
+             ScratchNamespace b = ScratchNamespace.create("afp-vh-b")) {
+            PortLab.Veth link = PortLab.veth(a, b, "shunt-va", "shunt-vb", "198.18.46.1/24", "198.18.46.2/24");
+            int port = 40_046;
+            try (AfPacketPort rx = b.namespace().call(() -> AfPacketPort.open(1, "shunt-vb", link.bIndex(),
+                         small(version).withVnetHeaderSize(vnetHeader)));
+                 DatagramChannel sender = a.namespace().call(() -> udpSocket("198.18.46.1", 0))) {
+                sender.send(ByteBuffer.wrap(randomBytes(300, 4)), new InetSocketAddress("198.18.46.2", port));
+
+                RxBatch batch = new RxBatch(32);
+                byte[] header = null;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+                while (header == null && System.nanoTime() - deadline < 0) {
+                    int n = rx.receive(batch);
+                    for (int i = 0; i < n && header == null; i++) {
+                        byte[] f = batch.segment().asSlice(batch.offset(i), batch.length(i)).toArray(ValueLayout.JAVA_BYTE);
+                        if (udpDestinationPort(f) == port) {
+                            assertThat(batch.vnetHeaderOffset(i)).isEqualTo(batch.offset(i) - vnetHeader);
+                            header = batch.segment().asSlice(batch.vnetHeaderOffset(i), vnetHeader).toArray(ValueLayout.JAVA_BYTE);
+                        }
+                    }
+                    rx.release(batch);
+                    if (header == null) {
+                        PortLab.sleep(2);
+                    }
+                }
+                assertThat(header).as("the datagram arrived").isNotNull();
+                assertThat(batch.vnetHeaderLength()).isEqualTo(vnetHeader);
+                ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+                assertThat(h.get(0)).as("flags: VIRTIO_NET_HDR_F_NEEDS_CSUM").isEqualTo((byte) 1);
+                assertThat(h.get(1)).as("gso_type: none").isEqualTo((byte) 0);
+                assertThat(h.getShort(6)).as("csum_start: the UDP header, after Ethernet and IPv4").isEqualTo((short) 34);
+                assertThat(h.getShort(8)).as("csum_offset: the UDP checksum field").isEqualTo((short) 6);
+                assertThat(rx.rxCsumNotReady()).as("TP_STATUS_CSUMNOTREADY too").isGreaterThanOrEqualTo(1);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(AfPacketPort.Version.class)
+    void ringFdIsReadableInEpollWhileAFrameWaits(AfPacketPort.Version version) throws Exception {
         try (ScratchNamespace a = ScratchNamespace.create("afp-ep-a");
              ScratchNamespace b = ScratchNamespace.create("afp-ep-b")) {
             PortLab.Veth link = PortLab.veth(a, b, "shunt-ea", "shunt-eb", "198.18.41.1/24", "198.18.41.2/24");
-            try (AfPacketPort rx = b.namespace().call(() -> AfPacketPort.open(1, "shunt-eb", link.bIndex(), SMALL));
+            try (AfPacketPort rx = b.namespace().call(() -> AfPacketPort.open(1, "shunt-eb", link.bIndex(), small(version)));
                  Epoll epoll = Epoll.create(4);
                  DatagramChannel sender = a.namespace().call(() -> udpSocket("198.18.41.1", 0))) {
                 epoll.add(rx.ringFd(), Epoll.EPOLLIN, 7);
@@ -101,15 +156,15 @@ class AfPacketPortTest {
 
     // ------------------------------------------------------------------ (b) transmit
 
-    @ParameterizedTest(name = "vnet header {0}")
-    @ValueSource(booleans = {false, true})
-    void frameTransmittedByThePortArrivesAtARealUdpSocket(boolean vnetHeader) throws Exception {
+    @ParameterizedTest(name = "{0}, vnet header {1} B")
+    @CsvSource({"V2, 0", "V2, 10", "V3, 0", "V3, 10"})
+    void frameTransmittedByThePortArrivesAtARealUdpSocket(AfPacketPort.Version version, int vnetHeader) throws Exception {
         try (ScratchNamespace a = ScratchNamespace.create("afp-tx-a");
              ScratchNamespace b = ScratchNamespace.create("afp-tx-b")) {
             PortLab.Veth link = PortLab.veth(a, b, "shunt-xa", "shunt-xb", "198.18.42.1/24", "198.18.42.2/24");
             byte[] payload = randomBytes(1200, 2);
-            try (AfPacketPort port = b.namespace().call(() ->
-                         AfPacketPort.open(1, "shunt-xb", link.bIndex(), SMALL.withVnetHeader(vnetHeader)));
+            try (AfPacketPort port = b.namespace().call(() -> AfPacketPort.open(1, "shunt-xb", link.bIndex(),
+                         small(version).withVnetHeaderSize(vnetHeader)));
                  DatagramChannel receiver = a.namespace().call(() -> udpSocket("198.18.42.1", 0))) {
                 int dstPort = ((InetSocketAddress) receiver.getLocalAddress()).getPort();
                 byte[] frame = new PacketBuilder().macs(link.bMac(), link.aMac())
@@ -136,13 +191,15 @@ class AfPacketPortTest {
 
     // ------------------------------------------------------------------ (c) forwarding between two veths
 
-    @Test
-    void pingAndTcpBetweenTwoPodsGoThroughTheForwarderNotTheKernel() throws Exception {
+    @ParameterizedTest(name = "{0}, vnet header {1} B")
+    @CsvSource({"V2, 0", "V2, 10", "V3, 0", "V3, 10"})
+    void pingAndTcpBetweenTwoPodsGoThroughTheForwarderNotTheKernel(AfPacketPort.Version version, int vnetHeader)
+            throws Exception {
         try (PodsThroughNode lab = PodsThroughNode.create(PodsThroughNode.Mode.PORTS)) {
             assertThat(lab.node.namespace().getSysctl("net.ipv4.ip_forward")).isEqualTo("0");
             assertThat(PortLab.ping(lab.podA, PodsThroughNode.POD_B_IP, 1))
                     .as("without a forwarder the pods cannot reach each other").isFalse();
-            AfPacketPort[] ports = lab.openPorts(SMALL);
+            AfPacketPort[] ports = lab.openPorts(small(version).withVnetHeaderSize(vnetHeader));
             try (AfPacketPort a = ports[0]; AfPacketPort b = ports[1]) {
                 long echoed;
                 try (TwoPortForwarder forwarder = lab.forwarder(a, b, 1_000)) {
@@ -215,12 +272,13 @@ class AfPacketPortTest {
 
     // ------------------------------------------------------------------ (d) TX ring full, link down, wrong format
 
-    @Test
-    void fullTxRingIsCountedAndNeverBlocks() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(AfPacketPort.Version.class)
+    void fullTxRingIsCountedAndNeverBlocks(AfPacketPort.Version version) throws Exception {
         try (ScratchNamespace a = ScratchNamespace.create("afp-full-a");
              ScratchNamespace b = ScratchNamespace.create("afp-full-b")) {
             PortLab.Veth link = PortLab.veth(a, b, "shunt-fa", "shunt-fb", "198.18.43.1/24", "198.18.43.2/24");
-            AfPacketPort.Config tiny = AfPacketPort.Config.defaults().withFrames(4, 4);
+            AfPacketPort.Config tiny = small(version).withFrames(4, 4);
             try (AfPacketPort port = b.namespace().call(() -> AfPacketPort.open(1, "shunt-fb", link.bIndex(), tiny));
                  DatagramChannel receiver = a.namespace().call(() -> udpSocket("198.18.43.1", 0))) {
                 int dstPort = ((InetSocketAddress) receiver.getLocalAddress()).getPort();
@@ -268,17 +326,22 @@ class AfPacketPortTest {
                 assertThat(port.transmit(frame, 0, 10)).isFalse();
                 assertThat(port.transmit(MemorySegment.ofArray(new byte[4096]), 0, 4096)).isFalse();
                 assertThat(port.txInvalidLength()).isEqualTo(2);
-                assertThat(port.maxFrameLength()).isEqualTo(2048 - 32);
+                assertThat(port.maxFrameLength()).as("a slot less its tpacket2_hdr or tpacket3_hdr")
+                        .isEqualTo(2048 - (version == AfPacketPort.Version.V2 ? 32 : 48));
+                assertThat(port.counters().txInvalidLength()).isEqualTo(2);
+                assertThat(port.counters().txRingFull()).isEqualTo(1);
+                assertThat(port.counters().txDropped()).as("the reasons add up").isEqualTo(3);
             }
         }
     }
 
-    @Test
-    void wrongFormatSlotIsCountedReclaimedAndTheFramesBehindItStillGoOut() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(AfPacketPort.Version.class)
+    void wrongFormatSlotIsCountedReclaimedAndTheFramesBehindItStillGoOut(AfPacketPort.Version version) throws Exception {
         try (ScratchNamespace a = ScratchNamespace.create("afp-wf-a");
              ScratchNamespace b = ScratchNamespace.create("afp-wf-b")) {
             PortLab.Veth link = PortLab.veth(a, b, "shunt-wa", "shunt-wb", "198.18.44.1/24", "198.18.44.2/24");
-            AfPacketPort.Config tiny = AfPacketPort.Config.defaults().withFrames(4, 4);
+            AfPacketPort.Config tiny = small(version).withFrames(4, 4);
             try (AfPacketPort port = b.namespace().call(() -> AfPacketPort.open(1, "shunt-wb", link.bIndex(), tiny));
                  DatagramChannel receiver = a.namespace().call(() -> udpSocket("198.18.44.1", 0))) {
                 int dstPort = ((InetSocketAddress) receiver.getLocalAddress()).getPort();
@@ -300,6 +363,7 @@ class AfPacketPortTest {
                 assertThat(port.txWaiting()).isZero();
                 assertThat(port.counters().txPackets()).isEqualTo(2);
                 assertThat(port.counters().txDropped()).isEqualTo(1);
+                assertThat(port.counters().txWrongFormat()).isEqualTo(1);
                 ByteBuffer got = ByteBuffer.allocate(2048);
                 assertThat(receiveFrom(receiver, got, 3_000)).isNotNull();
                 assertThat(new String(got.array(), 0, got.position(), StandardCharsets.US_ASCII)).isEqualTo("first");
@@ -365,6 +429,82 @@ class AfPacketPortTest {
         }
     }
 
+    /**
+     * V3 overruns are per block: a burst into a ring of two 4 KiB blocks loses frames, and every
+     * frame sent is either received or counted as dropped (read through TP_STATUS_LOSING or
+     * PACKET_STATISTICS): none vanishes uncounted.
+     */
+    @Test
+    void v3OverrunLosesFramesButCountsEveryOne() throws Exception {
+        try (ScratchNamespace a = ScratchNamespace.create("afp-s3-a");
+             ScratchNamespace b = ScratchNamespace.create("afp-s3-b")) {
+            PortLab.noIpv6(a, b);
+            PortLab.Veth link = PortLab.veth(a, b, "shunt-3a", "shunt-3b", "198.18.47.1/24", "198.18.47.2/24");
+            AfPacketPort.Config tiny = AfPacketPort.Config.defaults().withVersion(AfPacketPort.Version.V3)
+                    .withV3Blocks(4096, 5).withFrames(4, 4);
+            try (AfPacketPort port = b.namespace().call(() -> AfPacketPort.open(1, "shunt-3b", link.bIndex(), tiny));
+                 DatagramChannel sender = a.namespace().call(() -> udpSocket("198.18.47.1", 0))) {
+                InetSocketAddress target = new InetSocketAddress("198.18.47.2", 9);
+                sender.send(ByteBuffer.wrap(new byte[8]), target); // ARP first
+                PortLab.sleep(200);
+                drain(port);
+                port.pollStatistics();
+                long droppedBefore = port.counters().rxRingOverrun();
+
+                int burst = 300;
+                for (int i = 0; i < burst; i++) {
+                    sender.send(ByteBuffer.wrap(new byte[8]), target);
+                }
+                PortLab.sleep(200);
+                int received = drain(port);
+                PortLab.sleep(50); // the timer retires the block the drain left open
+                received += drain(port);
+                port.pollStatistics();
+                long dropped = port.counters().rxRingOverrun() - droppedBefore;
+
+                assertThat(dropped).as("two 4 KiB blocks cannot hold %d frames", burst).isPositive();
+                assertThat(received + dropped).as("received %d + dropped %d; kernel saw %d, blocks %d, losing %d", received, dropped,
+                        port.kernelRxPackets(), port.rxBlocks(), port.rxLosing()).isEqualTo(burst);
+                assertThat(port.counters().rxDropped()).isEqualTo(port.counters().rxRingOverrun());
+                assertThat(port.rxBlocks()).isGreaterThanOrEqualTo(2);
+            }
+        }
+    }
+
+    /**
+     * The V3 cost, shown directly: with a 2 s retire timer a lone frame that the host stack already
+     * received is not in the ring yet (its block is still open), and arrives once the timer retires
+     * the block (TP_STATUS_BLK_TMO). V2 has it at once.
+     */
+    @Test
+    void v3HandsALoneFrameOverOnlyWhenTheRetireTimerFires() throws Exception {
+        try (ScratchNamespace a = ScratchNamespace.create("afp-tm-a");
+             ScratchNamespace b = ScratchNamespace.create("afp-tm-b")) {
+            PortLab.Veth link = PortLab.veth(a, b, "shunt-ta", "shunt-tb", "198.18.48.1/24", "198.18.48.2/24");
+            AfPacketPort.Config slowTimer = small(AfPacketPort.Version.V3).withV3Blocks(16 * 1024, 2_000);
+            int port = 40_048;
+            try (AfPacketPort v3 = b.namespace().call(() -> AfPacketPort.open(1, "shunt-tb", link.bIndex(), slowTimer));
+                 AfPacketPort v2 = b.namespace().call(() -> AfPacketPort.open(2, "shunt-tb", link.bIndex(), SMALL));
+                 DatagramChannel receiver = b.namespace().call(() -> udpSocket("198.18.48.2", port));
+                 DatagramChannel sender = a.namespace().call(() -> udpSocket("198.18.48.1", 0))) {
+                sender.send(ByteBuffer.wrap(new byte[] {1}), new InetSocketAddress("198.18.48.2", port)); // ARP, and opens a block
+                assertThat(receiveWithin(receiver, ByteBuffer.allocate(64), 3_000)).isTrue();
+                assertThat(receiveMatching(v3, f -> udpDestinationPort(f) == port, 3_000)).as("first frame, by the timer").isNotNull();
+                drain(v2);
+                long timedOut = v3.rxBlocksTimedOut();
+
+                sender.send(ByteBuffer.wrap(new byte[] {2}), new InetSocketAddress("198.18.48.2", port));
+                assertThat(receiveWithin(receiver, ByteBuffer.allocate(64), 3_000)).as("the host stack has it").isTrue();
+                assertThat(receiveMatching(v2, f -> udpDestinationPort(f) == port, 3_000)).as("V2: in the ring").isNotNull();
+                RxBatch batch = new RxBatch(8);
+                assertThat(v3.receive(batch)).as("V3: its block is still open").isZero();
+                v3.release(batch);
+                assertThat(receiveMatching(v3, f -> udpDestinationPort(f) == port, 3_000)).as("V3: after the timer").isNotNull();
+                assertThat(v3.rxBlocksTimedOut()).as("retired by the timer").isGreaterThan(timedOut);
+            }
+        }
+    }
+
     @Test
     void descriptorMatchesLinuxIfPacketH() {
         assertThat(PacketSocketDescriptor.TPACKET2_HDRLEN).isEqualTo(52);
@@ -372,7 +512,17 @@ class AfPacketPortTest {
         assertThat(PacketSocketDescriptor.rxMacOffset(false)).isEqualTo(66);
         assertThat(PacketSocketDescriptor.rxMacOffset(true)).isEqualTo(76);
         assertThat(AfPacketPort.Config.defaults().memoryBytes()).isEqualTo(2L * 1024 * 1024);
-        assertThat(new AfPacketPort.Config(2048, 3, 1, false, false).rxFrames()).as("whole 4 KiB blocks").isEqualTo(4);
+        assertThat(AfPacketPort.Config.defaults().withFrames(3, 1).rxFrames()).as("whole 4 KiB blocks").isEqualTo(4);
+        assertThat(PacketSocketDescriptor.TPACKET3_HDRLEN).isEqualTo(68);
+        assertThat(PacketSocketDescriptor.TPACKET3_TX_DATA_OFFSET).isEqualTo(48);
+        assertThat(PacketSocketDescriptor.rxMacOffset(PacketSocketDescriptor.TPACKET_V3, 0)).isEqualTo(82);
+        AfPacketPort.Config v3 = AfPacketPort.Config.defaults().withVersion(AfPacketPort.Version.V3).withFrames(40, 1);
+        assertThat(v3.rxFrames()).as("whole 64 KiB V3 blocks").isEqualTo(64);
+        assertThat(v3.txFrames()).isEqualTo(2);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> AfPacketPort.Config.defaults().withVnetHeaderSize(12))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0 or 10");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> AfPacketPort.Config.defaults().withV3Blocks(6000, 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of 4096");
     }
 
     // ------------------------------------------------------------------ helpers
@@ -380,6 +530,7 @@ class AfPacketPortTest {
     static String describe(AfPacketPort p) {
         PortCounters c = p.counters();
         return p.name() + ": rx " + c.rxPackets() + " (dropped " + c.rxDropped() + ", truncated " + p.rxTruncated()
+                + (p.config().version() == AfPacketPort.Version.V3 ? ", blocks " + p.rxBlocks() + " of which timed out " + p.rxBlocksTimedOut() : "")
                 + ", csum-not-ready " + p.rxCsumNotReady() + "), tx " + c.txPackets() + " (dropped " + c.txDropped()
                 + ", ring full " + p.txRingFull() + ", wrong format " + p.txWrongFormat() + ", waiting " + p.txWaiting()
                 + "), kicks " + p.kicks() + " (backpressured " + p.kicksBackpressured() + ", errors " + p.sendErrors()
