@@ -23,7 +23,7 @@ PIDS=()
 
 shunt() { "$JAVA" -jar "$JAR" "$@" --socket "$SOCK"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+show() { printf '$ shunt %s\n' "$*"; shunt "$@"; }   # what a user would type, then its output
 
 cleanup() {
     set +e
@@ -54,11 +54,11 @@ for p in web-1 web-2 web-3; do
     PIDS+=($!)
 done
 printf 'client -> '; shunt pod add client --label role=client
-run "$JAVA" -jar "$JAR" pod list --socket "$SOCK"
+show pod list
 
 say "a Service in front of the web pods: port 80 -> 8080"
-run "$JAVA" -jar "$JAR" service add web --port 80/tcp:8080 --selector app=web --socket "$SOCK" >/dev/null
-run "$JAVA" -jar "$JAR" service list --socket "$SOCK"
+show service add web --port 80/tcp:8080 --selector app=web
+show service list
 VIP=$(shunt service list --json | "$PY" -c 'import json,sys; print([s["clusterIp"] for s in json.load(sys.stdin) if s["name"]=="web"][0])')
 
 say "12 HTTP requests from the client pod to http://$VIP/ (each answer names its backend)"
@@ -82,12 +82,12 @@ PYEOF
 say "ping the ClusterIP (Shunt answers it; kube-proxy's iptables mode cannot)"
 ip netns exec shunt-n1-client ping -c 2 -i 0.2 "$VIP" | grep -E 'bytes from|packet loss'
 
-say "a long-lived connection in the flow table"
+say "the flow table: the requests above (TIME_WAIT) and one long-lived connection (ESTABLISHED)"
 ip netns exec shunt-n1-client "$PY" "$ROOT/netns-scripts/lib/svcclient.py" stream "$VIP" 80 2 "$TMP/stream.out" >/dev/null &
 STREAM=$!
 sleep 1
-run "$JAVA" -jar "$JAR" flows --service web --socket "$SOCK" | head -8
+show flows --service web
 wait "$STREAM" || true
 
 say "counters"
-run "$JAVA" -jar "$JAR" stats --socket "$SOCK"
+show stats
