@@ -94,6 +94,11 @@ public final class ConntrackTable {
     private final long[] timeouts;
     /** H_CLOCK as last written: the owner is its only writer, so reading it back is not needed per packet. */
     private long clock;
+    // The tuple and hash of the last lookup: a miss is usually followed by the insert of that tuple.
+    private long lastIps;
+    private int lastPorts;
+    private int lastProtocol = -1;
+    private int lastHash;
 
     private ConntrackTable(MemorySegment segment, ConntrackTimeouts timeouts) {
         this.segment = segment;
@@ -185,7 +190,10 @@ public final class ConntrackTable {
         protocol &= 0xff;
         boolean single = origIps == replyIps && origPorts == replyPorts;
         advanceClock(now);
-        if (!claim(origIps, origPorts, protocol, now) || !single && !claim(replyIps, replyPorts, protocol, now)) {
+        int origHash = hash(origIps, origPorts, protocol);
+        int replyHash = single ? origHash : hash(replyIps, replyPorts, protocol);
+        if (!claim(origHash, origIps, origPorts, protocol, now)
+                || !single && !claim(replyHash, replyIps, replyPorts, protocol, now)) {
             headerAdd(H_INSERT_CLASHES, 1);
             return CLASH;
         }
@@ -214,9 +222,9 @@ public final class ConntrackTable {
         segment.set(JAVA_LONG, c + C_ORIG_BYTES, 0);
         segment.set(JAVA_LONG, c + C_REPLY_PACKETS, 0);
         segment.set(JAVA_LONG, c + C_REPLY_BYTES, 0);
-        index.add(hash(origIps, origPorts, protocol), e << 1);
+        index.add(origHash, e << 1);
         if (!single) {
-            index.add(hash(replyIps, replyPorts, protocol), e << 1 | REPLY);
+            index.add(replyHash, e << 1 | REPLY);
         }
         headerAddInt(H_LIVE, 1);
         headerAdd(H_INSERTS, 1);
@@ -241,17 +249,9 @@ public final class ConntrackTable {
             flags |= FLAG_SEEN_REPLY;
         }
         if (protocol == IPPROTO_TCP) {
-            int next = TcpState.next(state, flags, tcpFlags, direction);
-            if (next == TcpState.SYN_SENT && state != TcpState.SYN_SENT) {
-                flags &= ~(FLAG_FIN_ORIGINAL | FLAG_FIN_REPLY | FLAG_SEEN_REPLY | FLAG_ASSURED); // a new connection
-            }
-            if ((tcpFlags & TcpState.TCP_FIN) != 0) {
-                flags |= TcpState.finFlag(direction);
-            }
-            if (next == TcpState.ESTABLISHED) {
-                flags |= FLAG_ASSURED;
-            }
-            state = next;
+            int flagsAndState = tcpTransition(state, flags, tcpFlags, direction);
+            state = flagsAndState & 0xff;
+            flags = flagsAndState >>> 8;
         } else if (protocol == IPPROTO_UDP && (flags & FLAG_SEEN_REPLY) != 0) {
             flags |= FLAG_ASSURED;
         }
@@ -265,6 +265,21 @@ public final class ConntrackTable {
         segment.set(JAVA_LONG, c + C_ORIG_BYTES, segment.get(JAVA_LONG, c + C_ORIG_BYTES) + bytes);
         advanceClock(now);
         return state;
+    }
+
+    /** The TCP state after the packet and the entry flags that go with it, as {@code flags << 8 | state}. */
+    private static int tcpTransition(int state, int flags, int tcpFlags, int direction) {
+        int next = TcpState.next(state, flags, tcpFlags, direction);
+        if (next == TcpState.SYN_SENT && state != TcpState.SYN_SENT) {
+            flags &= ~(FLAG_FIN_ORIGINAL | FLAG_FIN_REPLY | FLAG_SEEN_REPLY | FLAG_ASSURED); // a new connection
+        }
+        if ((tcpFlags & TcpState.TCP_FIN) != 0) {
+            flags |= TcpState.finFlag(direction);
+        }
+        if (next == TcpState.ESTABLISHED) {
+            flags |= FLAG_ASSURED;
+        }
+        return flags << 8 | next;
     }
 
     // The int at E_PROTOCOL in native order: protocol (byte 24), TCP state (byte 25), flags (short at 26).
@@ -382,6 +397,9 @@ public final class ConntrackTable {
     }
 
     private int hash(long ips, int ports, int protocol) {
+        if (ips == lastIps && ports == lastPorts && protocol == lastProtocol) {
+            return lastHash;
+        }
         return hash(ips, ports, protocol, seed);
     }
 
@@ -392,7 +410,15 @@ public final class ConntrackTable {
 
     /** The ref ({@code entry << 1 | direction}) of the tuple, expired or not, or -1. */
     private int find(long ips, int ports, int protocol) {
-        int hash = hash(ips, ports, protocol);
+        int hash = hash(ips, ports, protocol, seed);
+        lastIps = ips;
+        lastPorts = ports;
+        lastProtocol = protocol;
+        lastHash = hash;
+        return find(hash, ips, ports, protocol);
+    }
+
+    private int find(int hash, long ips, int ports, int protocol) {
         int mask = index.mask();
         for (int i = hash & mask; ; i = (i + 1) & mask) {
             long v = index.slot(i);
@@ -414,8 +440,8 @@ public final class ConntrackTable {
     }
 
     /** True if the tuple is free, after freeing the expired flow that held it; false if a live flow has it. */
-    private boolean claim(long ips, int ports, int protocol, long now) {
-        int ref = find(ips, ports, protocol);
+    private boolean claim(int hash, long ips, int ports, int protocol, long now) {
+        int ref = find(hash, ips, ports, protocol);
         if (ref < 0) {
             return true;
         }

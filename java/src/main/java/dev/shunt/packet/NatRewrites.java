@@ -150,9 +150,14 @@ public final class NatRewrites {
                 l4Delta += (~oldPorts >>> 16) + (~oldPorts & 0xFFFF) + (newPorts >>> 16) + (newPorts & 0xFFFF);
             }
         }
-        if (pseudoDelta == 0 && l4Delta == 0) {
-            return;
+        if (pseudoDelta != 0 || l4Delta != 0) {
+            patchL4Checksum(s, l4, protocol, l4Delta, partial);
         }
+    }
+
+    /** Adds {@code delta} (a sum of {@code ~old + new} words) to a TCP or UDP checksum field. */
+    private static void patchL4Checksum(MemorySegment s, long l4, int protocol, long delta, boolean partial) {
+        long l4Delta = delta;
         long field = l4 + (protocol == IPPROTO_UDP ? UdpView.CHECKSUM_OFFSET : TcpView.CHECKSUM_OFFSET);
         int checksum = u16(s, field);
         if (partial) {

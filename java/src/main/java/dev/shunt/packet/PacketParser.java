@@ -135,6 +135,40 @@ public final class PacketParser {
         long w0 = i64(s, l3);
         long w1 = i64(s, l3 + 8);
         int dst = i32(s, l3 + Ipv4View.DST_OFFSET);
+        DropReason header = checkIpv4(s, l3, available, w0, w1, dst);
+        if (header != OK) {
+            return header;
+        }
+        int headerLength = ((int) (w0 >>> 56) & 0x0F) * 4;
+        int totalLength = (int) (w0 >>> 32) & 0xFFFF;
+        int dataLength = totalLength - headerLength;
+        int flags = (int) w0 & 0xFFFF;
+        meta.dontFragment = (flags & Ipv4View.FLAG_DF) != 0;
+        if ((flags & (Ipv4View.FLAG_MF | Ipv4View.FRAGMENT_OFFSET_MASK)) != 0) {
+            DropReason fragment = fragment4(s, l3, flags, dataLength, meta);
+            if (fragment != OK) {
+                return fragment;
+            }
+        }
+        int protocol = (int) (w1 >>> 48) & 0xFF;
+        meta.ipVersion = 4;
+        meta.l3HeaderLength = headerLength;
+        meta.l3End = l3 + totalLength;
+        meta.ttl = (int) (w1 >>> 56);
+        meta.src4 = (int) w1;
+        meta.dst4 = dst;
+        meta.l4Protocol = protocol;
+        long l4 = l3 + headerLength;
+        if (meta.fragmentOffset != 0) {
+            meta.payloadOffset = l4;
+            meta.payloadLength = dataLength;
+            return OK;
+        }
+        return parseL4(s, l3, l4, meta.l3End, protocol, false, meta);
+    }
+
+    /** Version, header and total length against what is there, and (if asked) the header checksum. */
+    private DropReason checkIpv4(MemorySegment s, long l3, long available, long w0, long w1, int dst) {
         int versionIhl = (int) (w0 >>> 56);
         if (versionIhl >>> 4 != 4) {
             return BAD_IPV4_VERSION;
@@ -163,30 +197,7 @@ public final class PacketParser {
                 return BAD_IPV4_CHECKSUM;
             }
         }
-        int dataLength = totalLength - headerLength;
-        int flags = (int) w0 & 0xFFFF;
-        meta.dontFragment = (flags & Ipv4View.FLAG_DF) != 0;
-        if ((flags & (Ipv4View.FLAG_MF | Ipv4View.FRAGMENT_OFFSET_MASK)) != 0) {
-            DropReason fragment = fragment4(s, l3, flags, dataLength, meta);
-            if (fragment != OK) {
-                return fragment;
-            }
-        }
-        int protocol = (int) (w1 >>> 48) & 0xFF;
-        meta.ipVersion = 4;
-        meta.l3HeaderLength = headerLength;
-        meta.l3End = l3 + totalLength;
-        meta.ttl = (int) (w1 >>> 56);
-        meta.src4 = (int) w1;
-        meta.dst4 = dst;
-        meta.l4Protocol = protocol;
-        long l4 = l3 + headerLength;
-        if (meta.fragmentOffset != 0) {
-            meta.payloadOffset = l4;
-            meta.payloadLength = dataLength;
-            return OK;
-        }
-        return parseL4(s, l3, l4, meta.l3End, protocol, false, meta);
+        return OK;
     }
 
     /** Checks an IPv4 fragment and records its fields. */
