@@ -94,6 +94,8 @@ public final class ConntrackTable {
     private final long[] timeouts;
     /** H_CLOCK as last written: the owner is its only writer, so reading it back is not needed per packet. */
     private long clock;
+    /** H_MUTATING as last written (0 after construction: wrap rebuilds a table left mutating). */
+    private int mutating;
     // The tuple and hash of the last lookup: a miss is usually followed by the insert of that tuple.
     private long lastIps;
     private int lastPorts;
@@ -476,8 +478,9 @@ public final class ConntrackTable {
     void free(int e, int counter) {
         beginMutation();
         long off = entry(e);
-        int flags = segment.get(JAVA_SHORT, off + E_FLAGS);
-        int protocol = segment.get(JAVA_BYTE, off + E_PROTOCOL) & 0xff;
+        int word = segment.get(JAVA_INT, off + E_PROTOCOL);
+        int flags = flagsOf(word);
+        int protocol = protocolOf(word);
         index.remove(hash(segment.get(JAVA_LONG, off + E_ORIG_IPS), segment.get(JAVA_INT, off + E_ORIG_PORTS), protocol), e << 1);
         if ((flags & FLAG_SINGLE_KEY) == 0) {
             index.remove(hash(segment.get(JAVA_LONG, off + E_REPLY_IPS), segment.get(JAVA_INT, off + E_REPLY_PORTS), protocol), e << 1 | REPLY);
@@ -507,11 +510,11 @@ public final class ConntrackTable {
 
     /** Marks the index and free list as being changed, so a process that dies here leaves a sign for {@link #wrap}. */
     private void beginMutation() {
-        segment.set(JAVA_INT, H_MUTATING, segment.get(JAVA_INT, H_MUTATING) + 1);
+        segment.set(JAVA_INT, H_MUTATING, ++mutating);
     }
 
     private void endMutation() {
-        segment.set(JAVA_INT, H_MUTATING, segment.get(JAVA_INT, H_MUTATING) - 1);
+        segment.set(JAVA_INT, H_MUTATING, --mutating);
     }
 
     // ================================================================ accessors
