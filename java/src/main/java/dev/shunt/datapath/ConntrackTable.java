@@ -101,6 +101,8 @@ public final class ConntrackTable {
     private int lastPorts;
     private int lastProtocol = -1;
     private int lastHash;
+    /** The last lookup missed and nothing was inserted since: its tuple is known to be free. */
+    private boolean lastMissed;
 
     private ConntrackTable(MemorySegment segment, ConntrackTimeouts timeouts) {
         this.segment = segment;
@@ -167,6 +169,7 @@ public final class ConntrackTable {
             free(ref >>> 1, H_EXPIRED);
             ref = MISS;
         }
+        lastMissed = ref < 0;
         headerAdd(ref >= 0 ? H_LOOKUP_HITS : H_LOOKUP_MISSES, 1);
         return ref;
     }
@@ -192,9 +195,11 @@ public final class ConntrackTable {
         protocol &= 0xff;
         boolean single = origIps == replyIps && origPorts == replyPorts;
         advanceClock(now);
+        boolean origFree = lastMissed && origIps == lastIps && origPorts == lastPorts && protocol == lastProtocol;
+        lastMissed = false;
         int origHash = hash(origIps, origPorts, protocol);
         int replyHash = single ? origHash : hash(replyIps, replyPorts, protocol);
-        if (!claim(origHash, origIps, origPorts, protocol, now)
+        if (!origFree && !claim(origHash, origIps, origPorts, protocol, now)
                 || !single && !claim(replyHash, replyIps, replyPorts, protocol, now)) {
             headerAdd(H_INSERT_CLASHES, 1);
             return CLASH;
