@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import static dev.shunt.datapath.ConntrackDescriptor.HEADER_SIZE;
 import static dev.shunt.datapath.ConntrackDescriptor.SLOT_SIZE;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static dev.shunt.datapath.ConntrackTable.JAVA_LONG;
 
 /**
  * The slot array of a {@link ConntrackTable}'s index: open addressing with linear probing and

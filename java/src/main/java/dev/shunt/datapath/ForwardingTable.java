@@ -1,6 +1,5 @@
 package dev.shunt.datapath;
 
-import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -203,38 +202,40 @@ public final class ForwardingTable {
         }
     }
 
-    /** Open addressing int → int, filled once, read without allocation. */
+    /**
+     * Open addressing int → int, filled once, read without allocation. A slot is one long,
+     * {@code key << 32 | (value + 1)}, 0 when empty: a probe reads one array element, not three.
+     * Values must not be negative (ports, indexes).
+     */
     static final class IntMap {
         static final int MISSING = Integer.MIN_VALUE;
-        private final int[] keys;
-        private final int[] values;
-        private final boolean[] used;
+        private final long[] slots;
         private final int mask;
 
         IntMap(int expected) {
             int capacity = Integer.highestOneBit(Math.max(4, expected * 2 - 1)) << 1;
-            keys = new int[capacity];
-            values = new int[capacity];
-            used = new boolean[capacity];
-            Arrays.fill(values, MISSING);
+            slots = new long[capacity];
             mask = capacity - 1;
         }
 
         void put(int key, int value) {
+            if (value < 0) {
+                throw new IllegalArgumentException("IntMap values must not be negative: " + value);
+            }
             int slot = spread(key) & mask;
-            while (used[slot] && keys[slot] != key) {
+            long v;
+            while ((v = slots[slot]) != 0 && (int) (v >>> 32) != key) {
                 slot = (slot + 1) & mask;
             }
-            keys[slot] = key;
-            values[slot] = value;
-            used[slot] = true;
+            slots[slot] = (long) key << 32 | (value + 1L);
         }
 
         int get(int key) {
             int slot = spread(key) & mask;
-            while (used[slot]) {
-                if (keys[slot] == key) {
-                    return values[slot];
+            long v;
+            while ((v = slots[slot]) != 0) {
+                if ((int) (v >>> 32) == key) {
+                    return (int) v - 1;
                 }
                 slot = (slot + 1) & mask;
             }

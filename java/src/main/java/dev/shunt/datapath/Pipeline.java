@@ -57,7 +57,6 @@ public final class Pipeline {
     private final PacketParser parser = new PacketParser(PacketParser.VERIFY_IPV4_CHECKSUM);
     private final PacketMeta meta = new PacketMeta();
     private final Responder responder = new Responder();
-    private final EthernetView eth = new EthernetView();
     private final Ipv4View ip = new Ipv4View();
     private final Ipv4View inner = new Ipv4View();
     private final DatapathCounters counters = new DatapathCounters();
@@ -239,6 +238,11 @@ public final class Pipeline {
         answer(inPort, s, off, len);
     }
 
+    /**
+     * IPv4: the common case, a TCP or UDP packet of a tracked flow, is kept in this method and
+     * {@link #tracked} (small enough for the JIT to compile the whole per-packet path as one unit);
+     * everything else goes to {@link #untracked}.
+     */
     private void ipv4(int inPort, MemorySegment s, long off, int len, long now) {
         int src = meta.src4();
         int dst = meta.dst4();
@@ -251,6 +255,31 @@ public final class Pipeline {
             drop(PipelineDrop.NOT_UNICAST);
             return;
         }
+        boolean ports = (proto == IPPROTO_TCP || proto == IPPROTO_UDP) && meta.hasL4();
+        if (ports && dst != ForwardingTable.GATEWAY_IP) {
+            int sport = meta.srcPort();
+            int dport = meta.dstPort();
+            int h = conntrack.lookup(src, dst, sport, dport, proto, now);
+            if (h >= 0) {
+                tracked(inPort, s, off, len, h, src, dst, sport, dport, proto, now);
+                return;
+            }
+        }
+        untracked(inPort, s, off, len, now, src, dst, proto, ports);
+    }
+
+    private void tracked(int inPort, MemorySegment s, long off, int len, int h, int src, int dst, int sport, int dport,
+            int proto, long now) {
+        if (!ttlOk(inPort, s, off)) {
+            return;
+        }
+        conntrack.update(h, meta.tcpFlags(), ConntrackTable.direction(h), len, now);
+        translateAndForward(s, off, len, h, src, dst, sport, dport, proto);
+    }
+
+    /** The gateway, ICMP errors, new flows, and routing without NAT; conntrack was missed or not asked. */
+    private void untracked(int inPort, MemorySegment s, long off, int len, long now, int src, int dst, int proto,
+            boolean ports) {
         boolean echoRequest = proto == IPPROTO_ICMP && meta.hasL4() && meta.icmpType() == IcmpView.ECHO_REQUEST;
         if (dst == ForwardingTable.GATEWAY_IP) {
             if (echoRequest) {
@@ -265,21 +294,8 @@ public final class Pipeline {
             icmpError(inPort, s, off, len, now);
             return;
         }
-        boolean ports = (proto == IPPROTO_TCP || proto == IPPROTO_UDP) && meta.hasL4();
         int sport = ports ? meta.srcPort() : 0;
         int dport = ports ? meta.dstPort() : 0;
-        if (ports) {
-            int h = conntrack.lookup(src, dst, sport, dport, proto, now);
-            if (h >= 0) {
-                if (!ttlOk(inPort, s, off)) {
-                    return;
-                }
-                conntrack.update(h, meta.tcpFlags(), ConntrackTable.direction(h), len, now);
-                translate(s, h, src, dst, sport, dport, proto);
-                forward(inPort, s, off, len, conntrack.natDstIp(h), true);
-                return;
-            }
-        }
         ServiceTable services = svc;
         // NodePorts apply to what the host hands over for its own addresses, never to pod traffic
         // nor to a ClusterIP (kube-proxy matches node ports on local addresses only).
@@ -385,31 +401,27 @@ public final class Pipeline {
             affinity.remember(src, services.vip(entry), proto, services.port(entry), backendIp, backendPort, now);
         }
         conntrack.update(h, meta.tcpFlags(), ORIGINAL, len, now);
-        translate(s, h, src, dst, sport, dport, proto);
-        forward(inPort, s, off, len, backendIp, true);
+        translateAndForward(s, off, len, h, src, dst, sport, dport, proto);
     }
 
-    /** Rewrites addresses and ports to what the flow's {@code handle} says packets of its direction carry. */
-    private void translate(MemorySegment s, int h, int src, int dst, int sport, int dport, int proto) {
-        long l3 = meta.l3Offset();
-        long l4 = meta.l4Offset();
-        int newSrc = conntrack.natSrcIp(h);
-        int newDst = conntrack.natDstIp(h);
-        int newSport = conntrack.natSrcPort(h);
-        int newDport = conntrack.natDstPort(h);
-        if (newSrc != src) {
-            NatRewrites.ipv4Source(s, l3, l4, proto, newSrc, false);
-        }
-        if (newDst != dst) {
-            NatRewrites.ipv4Destination(s, l3, l4, proto, newDst, false);
-        }
-        if (newSport != sport) {
-            NatRewrites.sourcePort(s, l4, proto, newSport, false);
-        }
-        if (newDport != dport) {
-            NatRewrites.destinationPort(s, l4, proto, newDport, false);
-        }
+    /**
+     * Rewrites a packet of a tracked TCP/UDP flow ({@code handle}) to the addresses and ports its
+     * direction carries after NAT, decrements its TTL (the caller checked it), and sends it to the
+     * next hop of its new destination. A translated packet may leave by the port it came in on
+     * (hairpin), so there is no loop check.
+     */
+    private void translateAndForward(MemorySegment s, long off, int len, int h, int src, int dst, int sport, int dport,
+            int proto) {
+        long ips = conntrack.natIps(h);
+        int ports = conntrack.natPorts(h);
+        NatRewrites.ipv4Forward(s, meta.l3Offset(), meta.l4Offset(), proto, ConntrackTable.ips(src, dst),
+                ConntrackTable.ports(sport, dport), ips, ports, false);
         counters.natTranslations++;
+        long hop = fwd.nextHop((int) ips);
+        setMacs(s, off, hop);
+        if (send(ForwardingTable.hopPort(hop), s, off, len, true)) {
+            counters.forwarded++;
+        }
     }
 
     /**
@@ -526,12 +538,16 @@ public final class Pipeline {
         }
         ip.wrap(s, meta.l3Offset());
         ip.decrementTtl();
-        eth.wrap(s, off);
-        eth.source(ForwardingTable.GATEWAY_MAC);
-        eth.destination(ForwardingTable.hopMac(hop));
+        setMacs(s, off, hop);
         if (send(out, s, off, len, true)) {
             counters.forwarded++;
         }
+    }
+
+    /** Destination: the next hop's MAC; source: the gateway's. 12 bytes in two writes. */
+    private static void setMacs(MemorySegment s, long off, long hop) {
+        NetworkOrder.setI64(s, off + EthernetView.DST_OFFSET, ForwardingTable.hopMac(hop) << 16 | ForwardingTable.GATEWAY_MAC >>> 32);
+        NetworkOrder.setI32(s, off + EthernetView.DST_OFFSET + 8, (int) ForwardingTable.GATEWAY_MAC);
     }
 
     private void answer(int inPort, MemorySegment s, long off, int len) {

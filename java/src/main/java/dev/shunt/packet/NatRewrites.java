@@ -117,4 +117,63 @@ public final class NatRewrites {
         setU16(s, field, protocol == IPPROTO_UDP ? Checksums.udpUpdate16(checksum, old, value)
                 : Checksums.update16(checksum, old, value));
     }
+    /**
+     * The whole rewrite of a forwarded TCP or UDP IPv4 packet in one pass: addresses and ports
+     * from {@code oldIps}/{@code oldPorts} to {@code newIps}/{@code newPorts} (each packed as
+     * {@code source << 32 | destination} and {@code source << 16 | destination}), TTL decremented
+     * by one. Each checksum is patched once with the sum of all its changed words (RFC 1624
+     * equation 3 over several words gives bit for bit what applying it word by word gives), so the
+     * result equals {@link #ipv4Source}, {@link #ipv4Destination}, {@link #sourcePort},
+     * {@link #destinationPort} and {@link Ipv4View#decrementTtl} in a row, with 6 to 8 memory
+     * accesses instead of about 20. {@code l4} must be a TCP or UDP header with its checksum
+     * field present; the caller checked the TTL is above 1.
+     */
+    public static void ipv4Forward(MemorySegment s, long l3, long l4, int protocol, long oldIps, int oldPorts,
+            long newIps, int newPorts, boolean partial) {
+        // TTL, protocol and header checksum in one 32-bit word.
+        int ttlWord = i32(s, l3 + Ipv4View.TTL_OFFSET);
+        int oldTtlProto = ttlWord >>> 16;
+        int newTtlProto = oldTtlProto - 0x0100;
+        long ipDelta = (~oldTtlProto & 0xFFFF) + newTtlProto;
+        long pseudoDelta = 0;
+        if (newIps != oldIps) {
+            setI64(s, l3 + Ipv4View.SRC_OFFSET, newIps);
+            pseudoDelta = words(~oldIps) + words(newIps);
+            ipDelta += pseudoDelta;
+        }
+        int ipChecksum = ~Checksums.fold((~ttlWord & 0xFFFF) + ipDelta) & 0xFFFF;
+        setI32(s, l3 + Ipv4View.TTL_OFFSET, newTtlProto << 16 | ipChecksum);
+        long l4Delta = pseudoDelta;
+        if (newPorts != oldPorts) {
+            setI32(s, l4 + TcpView.SRC_PORT_OFFSET, newPorts);
+            if (!partial) { // ports sit in the bytes the NIC or kernel will sum later
+                l4Delta += (~oldPorts >>> 16) + (~oldPorts & 0xFFFF) + (newPorts >>> 16) + (newPorts & 0xFFFF);
+            }
+        }
+        if (pseudoDelta != 0 || l4Delta != 0) {
+            patchL4Checksum(s, l4, protocol, l4Delta, partial);
+        }
+    }
+
+    /** Adds {@code delta} (a sum of {@code ~old + new} words) to a TCP or UDP checksum field. */
+    private static void patchL4Checksum(MemorySegment s, long l4, int protocol, long delta, boolean partial) {
+        long l4Delta = delta;
+        long field = l4 + (protocol == IPPROTO_UDP ? UdpView.CHECKSUM_OFFSET : TcpView.CHECKSUM_OFFSET);
+        int checksum = u16(s, field);
+        if (partial) {
+            setU16(s, field, Checksums.fold(checksum + l4Delta));
+        } else if (protocol == IPPROTO_UDP) {
+            if (checksum != Checksums.UDP_NO_CHECKSUM) {
+                int c = ~Checksums.fold((~checksum & 0xFFFF) + l4Delta) & 0xFFFF;
+                setU16(s, field, c == 0 ? 0xFFFF : c);
+            }
+        } else {
+            setU16(s, field, ~Checksums.fold((~checksum & 0xFFFF) + l4Delta) & 0xFFFF);
+        }
+    }
+
+    /** Sum of the four 16-bit words of {@code v}. */
+    private static long words(long v) {
+        return (v >>> 48) + (v >>> 32 & 0xFFFF) + (v >>> 16 & 0xFFFF) + (v & 0xFFFF);
+    }
 }

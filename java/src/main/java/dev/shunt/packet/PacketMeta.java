@@ -23,8 +23,8 @@ public final class PacketMeta {
     boolean vlan;
     int vlanTci;
     int etherType;
-    long l3Offset;
-    long l3End;
+    long l3Offset = ABSENT;
+    long l3End = ABSENT;
     int ipVersion;
     int l3HeaderLength;
     int src4;
@@ -42,8 +42,8 @@ public final class PacketMeta {
     int fragmentOffset;
     int fragmentId;
     int l4Protocol;
-    long l4Offset;
-    long payloadOffset;
+    long l4Offset = ABSENT;
+    long payloadOffset = ABSENT;
     int payloadLength;
     int srcPort;
     int dstPort;
@@ -52,8 +52,8 @@ public final class PacketMeta {
     int icmpCode;
     int icmpEchoId;
     int innerIpVersion;
-    long innerL3Offset;
-    long innerL4Offset;
+    long innerL3Offset = ABSENT;
+    long innerL4Offset = ABSENT;
     int innerProtocol;
     int innerSrc4;
     int innerDst4;
@@ -65,36 +65,65 @@ public final class PacketMeta {
     int innerDstPort;
     int innerIcmpEchoId;
 
+    // Groups of fields that most packets leave alone. The parser marks a group in {@code touched}
+    // when it writes any of its fields, and reset() clears only the marked groups: a TCP/IPv4
+    // packet then costs 20 stores instead of 45, and no field is ever left from an earlier packet.
+    static final int VLAN = 1;
+    static final int ARP = 1 << 1;
+    static final int IPV6 = 1 << 2;
+    static final int FRAGMENT = 1 << 3;
+    /** ICMP type, code, echo id and every inner (quoted packet) field. */
+    static final int ICMP = 1 << 4;
+    int touched;
+
     /** Clears every field; the parser calls it first, so a drop never leaves a stale packet behind. */
     void reset(long offset, int length) {
         frameOffset = offset;
         frameLength = length;
-        vlan = false;
-        vlanTci = 0;
         etherType = 0;
         l3Offset = ABSENT;
         l3End = ABSENT;
         ipVersion = 0;
         l3HeaderLength = 0;
         src4 = dst4 = 0;
-        srcHigh = srcLow = dstHigh = dstLow = 0;
         ttl = 0;
-        arpOperation = 0;
-        fragment = fragmentHeader = dontFragment = moreFragments = false;
-        fragmentOffset = fragmentId = 0;
+        dontFragment = false;
         l4Protocol = 0;
         l4Offset = ABSENT;
         payloadOffset = ABSENT;
         payloadLength = 0;
         srcPort = dstPort = tcpFlags = 0;
-        icmpType = icmpCode = icmpEchoId = 0;
-        innerIpVersion = 0;
-        innerL3Offset = ABSENT;
-        innerL4Offset = ABSENT;
-        innerProtocol = 0;
-        innerSrc4 = innerDst4 = 0;
-        innerSrcHigh = innerSrcLow = innerDstHigh = innerDstLow = 0;
-        innerSrcPort = innerDstPort = innerIcmpEchoId = 0;
+        if (touched != 0) {
+            resetGroups();
+        }
+    }
+
+    private void resetGroups() {
+        if ((touched & VLAN) != 0) {
+            vlan = false;
+            vlanTci = 0;
+        }
+        if ((touched & ARP) != 0) {
+            arpOperation = 0;
+        }
+        if ((touched & IPV6) != 0) {
+            srcHigh = srcLow = dstHigh = dstLow = 0;
+        }
+        if ((touched & FRAGMENT) != 0) {
+            fragment = fragmentHeader = moreFragments = false;
+            fragmentOffset = fragmentId = 0;
+        }
+        if ((touched & ICMP) != 0) {
+            icmpType = icmpCode = icmpEchoId = 0;
+            innerIpVersion = 0;
+            innerL3Offset = ABSENT;
+            innerL4Offset = ABSENT;
+            innerProtocol = 0;
+            innerSrc4 = innerDst4 = 0;
+            innerSrcHigh = innerSrcLow = innerDstHigh = innerDstLow = 0;
+            innerSrcPort = innerDstPort = innerIcmpEchoId = 0;
+        }
+        touched = 0;
     }
 
     public long frameOffset() { return frameOffset; }

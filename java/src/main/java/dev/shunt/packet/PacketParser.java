@@ -67,13 +67,24 @@ public final class PacketParser {
         if (length < EthernetView.LENGTH) {
             return TRUNCATED_ETHERNET;
         }
-        long end = offset + length;
         int type = u16(segment, offset + EthernetView.TYPE_OFFSET);
+        if (type == ETHERTYPE_IPV4) { // the common case first, in a method small enough to inline
+            long l3 = offset + EthernetView.LENGTH;
+            meta.etherType = type;
+            meta.l3Offset = l3;
+            return parseIpv4(segment, l3, offset + length, meta);
+        }
+        return parseOther(segment, offset, length, type, meta);
+    }
+
+    private DropReason parseOther(MemorySegment segment, long offset, int length, int type, PacketMeta meta) {
+        long end = offset + length;
         long l3 = offset + EthernetView.LENGTH;
         if (type == ETHERTYPE_VLAN) {
             if (length < EthernetView.VLAN_LENGTH) {
                 return TRUNCATED_VLAN;
             }
+            meta.touched |= PacketMeta.VLAN;
             meta.vlan = true;
             meta.vlanTci = u16(segment, offset + EthernetView.VLAN_TCI_OFFSET);
             type = u16(segment, offset + EthernetView.VLAN_TYPE_OFFSET);
@@ -105,6 +116,7 @@ public final class PacketParser {
                 || (op != ArpView.OP_REQUEST && op != ArpView.OP_REPLY)) {
             return UNSUPPORTED_ARP;
         }
+        meta.touched |= PacketMeta.ARP;
         meta.arpOperation = op;
         meta.src4 = i32(s, l3 + ArpView.SPA_OFFSET);
         meta.dst4 = i32(s, l3 + ArpView.TPA_OFFSET);
@@ -118,7 +130,46 @@ public final class PacketParser {
         if (available < Ipv4View.MIN_LENGTH) {
             return TRUNCATED_IPV4;
         }
-        int versionIhl = u8(s, l3);
+        // The fixed header in three reads: version/IHL, TOS, total length, id, flags/fragment
+        // offset | TTL, protocol, checksum, source | destination.
+        long w0 = i64(s, l3);
+        long w1 = i64(s, l3 + 8);
+        int dst = i32(s, l3 + Ipv4View.DST_OFFSET);
+        DropReason header = checkIpv4(s, l3, available, w0, w1, dst);
+        if (header != OK) {
+            return header;
+        }
+        int headerLength = ((int) (w0 >>> 56) & 0x0F) * 4;
+        int totalLength = (int) (w0 >>> 32) & 0xFFFF;
+        int dataLength = totalLength - headerLength;
+        int flags = (int) w0 & 0xFFFF;
+        meta.dontFragment = (flags & Ipv4View.FLAG_DF) != 0;
+        if ((flags & (Ipv4View.FLAG_MF | Ipv4View.FRAGMENT_OFFSET_MASK)) != 0) {
+            DropReason fragment = fragment4(s, l3, flags, dataLength, meta);
+            if (fragment != OK) {
+                return fragment;
+            }
+        }
+        int protocol = (int) (w1 >>> 48) & 0xFF;
+        meta.ipVersion = 4;
+        meta.l3HeaderLength = headerLength;
+        meta.l3End = l3 + totalLength;
+        meta.ttl = (int) (w1 >>> 56);
+        meta.src4 = (int) w1;
+        meta.dst4 = dst;
+        meta.l4Protocol = protocol;
+        long l4 = l3 + headerLength;
+        if (meta.fragmentOffset != 0) {
+            meta.payloadOffset = l4;
+            meta.payloadLength = dataLength;
+            return OK;
+        }
+        return parseL4(s, l3, l4, meta.l3End, protocol, false, meta);
+    }
+
+    /** Version, header and total length against what is there, and (if asked) the header checksum. */
+    private DropReason checkIpv4(MemorySegment s, long l3, long available, long w0, long w1, int dst) {
+        int versionIhl = (int) (w0 >>> 56);
         if (versionIhl >>> 4 != 4) {
             return BAD_IPV4_VERSION;
         }
@@ -129,47 +180,41 @@ public final class PacketParser {
         if (headerLength > available) {
             return TRUNCATED_IPV4;
         }
-        int totalLength = u16(s, l3 + Ipv4View.TOTAL_LENGTH_OFFSET);
+        int totalLength = (int) (w0 >>> 32) & 0xFFFF;
         if (totalLength < headerLength) {
             return BAD_IPV4_TOTAL_LENGTH;
         }
         if (totalLength > available) {
             return TRUNCATED_IPV4;
         }
-        if (verifyIpv4 && !Checksums.verifyIpv4Header(s, l3, headerLength)) {
-            return BAD_IPV4_CHECKSUM;
+        if (verifyIpv4) {
+            // Checksums.sum's word order: two 64-bit words as 32-bit halves, then the last 32 bits.
+            long sum = (w0 >>> 32) + (w0 & 0xFFFF_FFFFL) + (w1 >>> 32) + (w1 & 0xFFFF_FFFFL) + (dst & 0xFFFF_FFFFL);
+            if (headerLength > Ipv4View.MIN_LENGTH) {
+                sum += Checksums.sum(s, l3 + Ipv4View.MIN_LENGTH, headerLength - Ipv4View.MIN_LENGTH);
+            }
+            if (Checksums.fold(sum) != 0xFFFF) {
+                return BAD_IPV4_CHECKSUM;
+            }
         }
-        int dataLength = totalLength - headerLength;
-        int flags = u16(s, l3 + Ipv4View.FLAGS_FRAGMENT_OFFSET);
+        return OK;
+    }
+
+    /** Checks an IPv4 fragment and records its fields. */
+    private static DropReason fragment4(MemorySegment s, long l3, int flags, int dataLength, PacketMeta meta) {
         int fragmentOffset = (flags & Ipv4View.FRAGMENT_OFFSET_MASK) << 3;
         boolean more = (flags & Ipv4View.FLAG_MF) != 0;
-        meta.dontFragment = (flags & Ipv4View.FLAG_DF) != 0;
-        if (more || fragmentOffset != 0) {
-            // 65535 is the largest reassembled packet (the "ping of death" overflowed it);
-            // every fragment but the last carries a multiple of 8 bytes (RFC 791).
-            if (fragmentOffset + dataLength > 0xFFFF || (more && (dataLength & 7) != 0)) {
-                return BAD_IPV4_FRAGMENT;
-            }
-            meta.fragment = true;
-            meta.moreFragments = more;
-            meta.fragmentOffset = fragmentOffset;
-            meta.fragmentId = u16(s, l3 + Ipv4View.ID_OFFSET);
+        // 65535 is the largest reassembled packet (the "ping of death" overflowed it);
+        // every fragment but the last carries a multiple of 8 bytes (RFC 791).
+        if (fragmentOffset + dataLength > 0xFFFF || (more && (dataLength & 7) != 0)) {
+            return BAD_IPV4_FRAGMENT;
         }
-        int protocol = u8(s, l3 + Ipv4View.PROTOCOL_OFFSET);
-        meta.ipVersion = 4;
-        meta.l3HeaderLength = headerLength;
-        meta.l3End = l3 + totalLength;
-        meta.ttl = u8(s, l3 + Ipv4View.TTL_OFFSET);
-        meta.src4 = i32(s, l3 + Ipv4View.SRC_OFFSET);
-        meta.dst4 = i32(s, l3 + Ipv4View.DST_OFFSET);
-        meta.l4Protocol = protocol;
-        long l4 = l3 + headerLength;
-        if (fragmentOffset != 0) {
-            meta.payloadOffset = l4;
-            meta.payloadLength = dataLength;
-            return OK;
-        }
-        return parseL4(s, l3, l4, meta.l3End, protocol, false, meta);
+        meta.touched |= PacketMeta.FRAGMENT;
+        meta.fragment = true;
+        meta.moreFragments = more;
+        meta.fragmentOffset = fragmentOffset;
+        meta.fragmentId = u16(s, l3 + Ipv4View.ID_OFFSET);
+        return OK;
     }
 
     private DropReason parseIpv6(MemorySegment s, long l3, long end, PacketMeta meta) {
@@ -185,6 +230,7 @@ public final class PacketParser {
             return TRUNCATED_IPV6;
         }
         long l3End = l3 + Ipv6View.LENGTH + payloadLength;
+        meta.touched |= PacketMeta.IPV6;
         meta.ipVersion = 6;
         meta.l3End = l3End;
         meta.ttl = u8(s, l3 + Ipv6View.HOP_LIMIT_OFFSET);
@@ -201,6 +247,7 @@ public final class PacketParser {
         meta.l4Protocol = protocol;
         meta.l3HeaderLength = (int) (l4 - l3);
         if (walkFragmentHeader) {
+            meta.touched |= PacketMeta.FRAGMENT;
             meta.fragmentHeader = true;
             meta.fragmentId = walkFragmentId;
             if (walkMore || walkFragmentOffset != 0) {
@@ -277,79 +324,95 @@ public final class PacketParser {
 
     private DropReason parseL4(MemorySegment s, long l3, long l4, long l3End, int protocol, boolean v6,
             PacketMeta meta) {
-        long available = l3End - l4;
-        boolean fragment = meta.fragment; // here always a first fragment: its L4 header is present
         meta.l4Offset = l4;
-        switch (protocol) {
-            case IPPROTO_TCP -> {
-                if (available < TcpView.MIN_LENGTH) {
-                    return TRUNCATED_TCP;
-                }
-                int headerLength = (u8(s, l4 + TcpView.DATA_OFFSET_OFFSET) >>> 4) * 4;
-                if (headerLength < TcpView.MIN_LENGTH || headerLength > available) {
-                    return BAD_TCP_DATA_OFFSET;
-                }
-                if (verifyL4 && !fragment && !verifyL4(s, l3, l4, (int) available, protocol, v6)) {
-                    return BAD_TCP_CHECKSUM;
-                }
-                meta.srcPort = u16(s, l4 + TcpView.SRC_PORT_OFFSET);
-                meta.dstPort = u16(s, l4 + TcpView.DST_PORT_OFFSET);
-                meta.tcpFlags = u8(s, l4 + TcpView.FLAGS_OFFSET);
-                meta.payloadOffset = l4 + headerLength;
-                meta.payloadLength = (int) (available - headerLength);
-                return OK;
-            }
-            case IPPROTO_UDP -> {
-                if (available < UdpView.LENGTH) {
-                    return TRUNCATED_UDP;
-                }
-                int udpLength = u16(s, l4 + UdpView.LENGTH_OFFSET);
-                // A first fragment holds only part of the datagram its length field describes.
-                if (udpLength < UdpView.LENGTH || (!fragment && udpLength > available)) {
-                    return BAD_UDP_LENGTH;
-                }
-                int length = fragment ? (int) available : udpLength;
-                if (verifyL4 && !fragment && !verifyL4(s, l3, l4, length, protocol, v6)) {
-                    return BAD_UDP_CHECKSUM;
-                }
-                meta.srcPort = u16(s, l4 + UdpView.SRC_PORT_OFFSET);
-                meta.dstPort = u16(s, l4 + UdpView.DST_PORT_OFFSET);
-                meta.payloadOffset = l4 + UdpView.LENGTH;
-                meta.payloadLength = length - UdpView.LENGTH;
-                return OK;
-            }
-            case IPPROTO_ICMP, IPPROTO_ICMPV6 -> {
-                if (v6 != (protocol == IPPROTO_ICMPV6)) {
-                    break; // ICMPv4 in IPv6 or ICMPv6 in IPv4: opaque, like any other protocol
-                }
-                if (available < IcmpView.HEADER_LENGTH) {
-                    return TRUNCATED_ICMP;
-                }
-                if (verifyL4 && !fragment) {
-                    boolean good = v6 ? Checksums.verifyL4v6(s, l3, l4, (int) available, protocol)
-                            : Checksums.verifyIcmp(s, l4, (int) available);
-                    if (!good) {
-                        return BAD_ICMP_CHECKSUM;
-                    }
-                }
-                int type = u8(s, l4 + IcmpView.TYPE_OFFSET);
-                meta.icmpType = type;
-                meta.icmpCode = u8(s, l4 + IcmpView.CODE_OFFSET);
-                meta.payloadOffset = l4 + IcmpView.HEADER_LENGTH;
-                meta.payloadLength = (int) (available - IcmpView.HEADER_LENGTH);
-                if (v6 ? Icmpv6View.isEcho(type) : IcmpView.isEcho(type)) {
-                    meta.icmpEchoId = u16(s, l4 + IcmpView.IDENTIFIER_OFFSET);
-                } else if (v6 ? Icmpv6View.isError(type) : IcmpView.isError(type)) {
-                    return v6 ? parseQuotedIpv6(s, l4 + IcmpView.HEADER_LENGTH, l3End, meta)
-                            : parseQuotedIpv4(s, l4 + IcmpView.HEADER_LENGTH, l3End, meta);
-                }
-                return OK;
-            }
-            default -> {
+        return switch (protocol) {
+            case IPPROTO_TCP -> parseTcp(s, l3, l4, l3End, v6, meta);
+            case IPPROTO_UDP -> parseUdp(s, l3, l4, l3End, v6, meta);
+            case IPPROTO_ICMP, IPPROTO_ICMPV6 -> parseIcmp(s, l3, l4, l3End, protocol, v6, meta);
+            default -> opaque(l4, l3End, meta);
+        };
+    }
+
+    private static DropReason opaque(long l4, long l3End, PacketMeta meta) {
+        meta.payloadOffset = l4;
+        meta.payloadLength = (int) (l3End - l4);
+        return OK;
+    }
+
+    private DropReason parseTcp(MemorySegment s, long l3, long l4, long l3End, boolean v6, PacketMeta meta) {
+        long available = l3End - l4;
+        if (available < TcpView.MIN_LENGTH) {
+            return TRUNCATED_TCP;
+        }
+        long ports = i64(s, l4); // source port, destination port, sequence number
+        int offsetAndFlags = u16(s, l4 + TcpView.DATA_OFFSET_OFFSET);
+        int headerLength = (offsetAndFlags >>> 12) * 4;
+        if (headerLength < TcpView.MIN_LENGTH || headerLength > available) {
+            return BAD_TCP_DATA_OFFSET;
+        }
+        // Here a fragment is always a first one (its L4 header is present), and is never verified.
+        if (verifyL4 && !meta.fragment && !verifyL4(s, l3, l4, (int) available, IPPROTO_TCP, v6)) {
+            return BAD_TCP_CHECKSUM;
+        }
+        meta.srcPort = (int) (ports >>> 48);
+        meta.dstPort = (int) (ports >>> 32) & 0xFFFF;
+        meta.tcpFlags = offsetAndFlags & 0xFF;
+        meta.payloadOffset = l4 + headerLength;
+        meta.payloadLength = (int) (available - headerLength);
+        return OK;
+    }
+
+    private DropReason parseUdp(MemorySegment s, long l3, long l4, long l3End, boolean v6, PacketMeta meta) {
+        long available = l3End - l4;
+        if (available < UdpView.LENGTH) {
+            return TRUNCATED_UDP;
+        }
+        long header = i64(s, l4); // source port, destination port, length, checksum
+        int udpLength = (int) (header >>> 16) & 0xFFFF;
+        boolean fragment = meta.fragment;
+        // A first fragment holds only part of the datagram its length field describes.
+        if (udpLength < UdpView.LENGTH || (!fragment && udpLength > available)) {
+            return BAD_UDP_LENGTH;
+        }
+        int length = fragment ? (int) available : udpLength;
+        if (verifyL4 && !fragment && !verifyL4(s, l3, l4, length, IPPROTO_UDP, v6)) {
+            return BAD_UDP_CHECKSUM;
+        }
+        meta.srcPort = (int) (header >>> 48);
+        meta.dstPort = (int) (header >>> 32) & 0xFFFF;
+        meta.payloadOffset = l4 + UdpView.LENGTH;
+        meta.payloadLength = length - UdpView.LENGTH;
+        return OK;
+    }
+
+    private DropReason parseIcmp(MemorySegment s, long l3, long l4, long l3End, int protocol, boolean v6,
+            PacketMeta meta) {
+        if (v6 != (protocol == IPPROTO_ICMPV6)) {
+            return opaque(l4, l3End, meta); // ICMPv4 in IPv6 or ICMPv6 in IPv4: like any other protocol
+        }
+        long available = l3End - l4;
+        if (available < IcmpView.HEADER_LENGTH) {
+            return TRUNCATED_ICMP;
+        }
+        if (verifyL4 && !meta.fragment) {
+            boolean good = v6 ? Checksums.verifyL4v6(s, l3, l4, (int) available, protocol)
+                    : Checksums.verifyIcmp(s, l4, (int) available);
+            if (!good) {
+                return BAD_ICMP_CHECKSUM;
             }
         }
-        meta.payloadOffset = l4;
-        meta.payloadLength = (int) available;
+        meta.touched |= PacketMeta.ICMP;
+        int type = u8(s, l4 + IcmpView.TYPE_OFFSET);
+        meta.icmpType = type;
+        meta.icmpCode = u8(s, l4 + IcmpView.CODE_OFFSET);
+        meta.payloadOffset = l4 + IcmpView.HEADER_LENGTH;
+        meta.payloadLength = (int) (available - IcmpView.HEADER_LENGTH);
+        if (v6 ? Icmpv6View.isEcho(type) : IcmpView.isEcho(type)) {
+            meta.icmpEchoId = u16(s, l4 + IcmpView.IDENTIFIER_OFFSET);
+        } else if (v6 ? Icmpv6View.isError(type) : IcmpView.isError(type)) {
+            return v6 ? parseQuotedIpv6(s, l4 + IcmpView.HEADER_LENGTH, l3End, meta)
+                    : parseQuotedIpv4(s, l4 + IcmpView.HEADER_LENGTH, l3End, meta);
+        }
         return OK;
     }
 
