@@ -9,6 +9,7 @@ import dev.shunt.packet.Ipv4View;
 import dev.shunt.packet.NatRewrites;
 import dev.shunt.packet.NetworkOrder;
 import dev.shunt.packet.PacketMeta;
+import dev.shunt.packet.TcpView;
 import dev.shunt.packet.PacketParser;
 import dev.shunt.port.Port;
 import dev.shunt.port.RxBatch;
@@ -261,11 +262,32 @@ public final class Pipeline {
             int dport = meta.dstPort();
             int h = conntrack.lookup(src, dst, sport, dport, proto, now);
             if (h >= 0) {
-                tracked(inPort, s, off, len, h, src, dst, sport, dport, proto, now);
-                return;
+                if ((meta.tcpFlags() & TcpView.SYN) == 0 || proto != IPPROTO_TCP || !closedFlowReused(h)) {
+                    tracked(inPort, s, off, len, h, src, dst, sport, dport, proto, now);
+                    return;
+                }
+                conntrack.remove(h);
             }
         }
         untracked(inPort, s, off, len, now, src, dst, proto, ports);
+    }
+
+    /**
+     * A SYN that meets a closed flow (TIME_WAIT, CLOSE) opens a new connection that only reuses the
+     * tuple, so the old entry must go. From the client (a SYN without ACK) it gets a fresh NAT
+     * decision, as the kernel re-creates a conntrack entry for a SYN in TIME_WAIT. In the reply
+     * direction it is another connection altogether: a client that once reached a backend through
+     * a ClusterIP from port P and now connects to that backend directly from P (Linux reuses
+     * ephemeral ports across destinations) gets the backend's SYN+ACK, which matches the old
+     * flow's reply tuple and would come back from the VIP and be reset. Pod-to-pod traffic is not
+     * tracked, so the entry is dropped and the SYN+ACK routed as it is.
+     */
+    private boolean closedFlowReused(int h) {
+        int state = conntrack.tcpState(h);
+        if (state != TcpState.TIME_WAIT && state != TcpState.CLOSE) {
+            return false;
+        }
+        return ConntrackTable.direction(h) == ConntrackTable.REPLY || (meta.tcpFlags() & TcpView.ACK) == 0;
     }
 
     private void tracked(int inPort, MemorySegment s, long off, int len, int h, int src, int dst, int sport, int dport,

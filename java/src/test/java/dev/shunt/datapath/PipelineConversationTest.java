@@ -360,6 +360,47 @@ class PipelineConversationTest {
     }
 
     @Test
+    void aClientReusingItsPortDirectlyToABackendItOnceReachedThroughTheVipGetsTheBackendsAnswer() {
+        // Found by measure-services.sh: a connection-rate client cycles its ephemeral ports through
+        // a ClusterIP and then straight to a backend pod; the backend's SYN+ACK matched the closed
+        // Service flow's reply tuple and came back from the VIP, so the client reset it.
+        int sport = 41000;
+        int b = toBackend(CLIENT, WEB, -1, sport, SYN, 1, 0, NONE);
+        toClient(b, CLIENT, WEB, sport, SYN | ACK, 100, 2, NONE);
+        toBackend(CLIENT, WEB, b, sport, ACK, 2, 101, NONE);
+        toBackend(CLIENT, WEB, b, sport, RST, 2, 0, NONE);
+        int vipFlow = rig.conntrack.lookup(ip(POD_IP[CLIENT]), ip(WEB), sport, 80, ConntrackTable.IPPROTO_TCP, rig.now);
+        assertThat(rig.conntrack.tcpState(vipFlow)).isEqualTo(TcpState.CLOSE);
+
+        rig.expect(CLIENT, podTcp(CLIENT, POD_IP[b], sport, 8080, SYN, 7, 0, NONE), b,
+                tcp(GW, mac(b), POD_IP[CLIENT], POD_IP[b], sport, 8080, SYN, 7, 0, NONE, 63));
+        byte[] out = rig.expect(b, podTcp(b, POD_IP[CLIENT], 8080, sport, SYN | ACK, 300, 8, NONE), CLIENT,
+                tcp(GW, mac(CLIENT), POD_IP[b], POD_IP[CLIENT], 8080, sport, SYN | ACK, 300, 8, NONE, 63));
+        assertThat(ports(verify(out, GW, mac(CLIENT), POD_IP[b], POD_IP[CLIENT], 63))).containsExactly(8080, sport);
+        assertThat(rig.conntrack.lookup(ip(POD_IP[CLIENT]), ip(WEB), sport, 80, ConntrackTable.IPPROTO_TCP, rig.now))
+                .as("the closed Service flow is gone").isEqualTo(ConntrackTable.MISS);
+
+        // The same port back to the VIP: a new flow with a fresh pick, not the old entry reopened.
+        long newFlows = rig.pipeline.counters().newFlows();
+        toBackend(CLIENT, WEB, -1, sport, SYN, 50, 0, NONE);
+        assertThat(rig.pipeline.counters().newFlows()).isEqualTo(newFlows + 1);
+    }
+
+    @Test
+    void aSynOverAClosedServiceFlowIsANewFlowWhileAnOpenOneIsLeftAlone() {
+        int sport = 41100;
+        int b = toBackend(CLIENT, WEB, -1, sport, SYN, 1, 0, NONE);
+        toClient(b, CLIENT, WEB, sport, SYN | ACK, 100, 2, NONE);
+        // A retransmitted SYN of a flow that is not closed stays on its flow and backend.
+        long newFlows = rig.pipeline.counters().newFlows();
+        toBackend(CLIENT, WEB, b, sport, SYN, 1, 0, NONE);
+        assertThat(rig.pipeline.counters().newFlows()).isEqualTo(newFlows);
+        toBackend(CLIENT, WEB, b, sport, RST | ACK, 2, 101, NONE);
+        toBackend(CLIENT, WEB, -1, sport, SYN, 9, 0, NONE);
+        assertThat(rig.pipeline.counters().newFlows()).isEqualTo(newFlows + 1);
+    }
+
+    @Test
     void podToPodIsRoutedWithoutNatAndPodToOutsideGoesToTheHost() {
         byte[] out = rig.expect(CLIENT, podTcp(CLIENT, POD_IP[B2], 49000, 8080, SYN, 5, 0, NONE), B2,
                 tcp(GW, mac(B2), POD_IP[CLIENT], POD_IP[B2], 49000, 8080, SYN, 5, 0, NONE, 63));
