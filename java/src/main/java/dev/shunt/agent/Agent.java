@@ -171,11 +171,13 @@ public final class Agent implements AutoCloseable {
         if (port >= 0) {
             captures.portGone(port);
         }
+        // Off the Services first: new flows and the purged ones move to live backends at once,
+        // while the namespace and veth teardown below takes its time (tens of ms, more under load).
+        pods.remove(name);
+        publishServices();
         fastPath.detach(name);
         podNetwork.delete(name);
         podStore.remove(name);
-        pods.remove(name);
-        publishServices();
     }
 
     /**
