@@ -12,6 +12,7 @@ import dev.shunt.packet.PacketMeta;
 import dev.shunt.packet.PacketParser;
 import dev.shunt.port.Port;
 import dev.shunt.port.RxBatch;
+import dev.shunt.port.VnetHeader;
 import dev.shunt.service.Hashing;
 import dev.shunt.service.ServicePort;
 import dev.shunt.service.ServiceTable;
@@ -61,6 +62,12 @@ public final class Pipeline {
     private final Ipv4View ip = new Ipv4View();
     private final Ipv4View inner = new Ipv4View();
     private final DatapathCounters counters = new DatapathCounters();
+    /**
+     * The offload state (virtio-net header) of the frame in hand: read from the receiving port's
+     * header, cleared for ports without one. A forwarded frame leaves with it (GSO size and type,
+     * checksum start kept through NAT); frames the fast path builds or answers leave complete.
+     */
+    private final VnetHeader offload = new VnetHeader();
 
     private volatile Port[] ports = new Port[0];
     private volatile ForwardingTable forwarding;
@@ -163,9 +170,14 @@ public final class Pipeline {
         MemorySegment segment = batch.segment();
         int inPort = in.id();
         batchNow = now;
+        boolean vnet = batch.vnetHeaderLength() != 0;
+        offload.clear();
         for (int i = 0; i < batch.count(); i++) {
             if (cap != null) {
                 cap.record(inPort, segment, batch.offset(i), batch.length(i), now);
+            }
+            if (vnet) {
+                offload.read(segment, batch.vnetHeaderOffset(i));
             }
             processFrame(inPort, segment, batch.offset(i), batch.length(i), now);
         }
@@ -397,17 +409,19 @@ public final class Pipeline {
         int newDst = conntrack.natDstIp(h);
         int newSport = conntrack.natSrcPort(h);
         int newDport = conntrack.natDstPort(h);
+        // CHECKSUM_PARTIAL: the L4 field holds the pseudo-header sum, the ports are summed later.
+        boolean partial = offload.needsChecksum();
         if (newSrc != src) {
-            NatRewrites.ipv4Source(s, l3, l4, proto, newSrc, false);
+            NatRewrites.ipv4Source(s, l3, l4, proto, newSrc, partial);
         }
         if (newDst != dst) {
-            NatRewrites.ipv4Destination(s, l3, l4, proto, newDst, false);
+            NatRewrites.ipv4Destination(s, l3, l4, proto, newDst, partial);
         }
         if (newSport != sport) {
-            NatRewrites.sourcePort(s, l4, proto, newSport, false);
+            NatRewrites.sourcePort(s, l4, proto, newSport, partial);
         }
         if (newDport != dport) {
-            NatRewrites.destinationPort(s, l4, proto, newDport, false);
+            NatRewrites.destinationPort(s, l4, proto, newDport, partial);
         }
         counters.natTranslations++;
     }
@@ -455,6 +469,7 @@ public final class Pipeline {
         }
         int icmpLength = (int) (meta.l3End() - l4);
         NetworkOrder.setU16(s, l4 + IcmpView.CHECKSUM_OFFSET, Checksums.icmpChecksum(s, l4, icmpLength));
+        offload.clear(); // checksummed in full above
         counters.icmpErrorsTranslated++;
         forward(inPort, s, off, len, outerDst, true);
     }
@@ -511,7 +526,7 @@ public final class Pipeline {
         }
         int length = responder.icmpError(s, off, meta, IcmpView.TIME_EXCEEDED, 0, ForwardingTable.GATEWAY_IP);
         if (length > 0) {
-            send(inPort, responder.scratch(), 0, length, false); // the frame's outcome is the drop below
+            send(inPort, responder.scratch(), 0, length, false, null); // the frame's outcome is the drop below
         }
         drop(PipelineDrop.TTL_EXCEEDED);
         return false;
@@ -529,19 +544,22 @@ public final class Pipeline {
         eth.wrap(s, off);
         eth.source(ForwardingTable.GATEWAY_MAC);
         eth.destination(ForwardingTable.hopMac(hop));
-        if (send(out, s, off, len, true)) {
+        if (send(out, s, off, len, true, offload)) {
             counters.forwarded++;
         }
     }
 
     private void answer(int inPort, MemorySegment s, long off, int len) {
-        if (send(inPort, s, off, len, true)) {
+        if (send(inPort, s, off, len, true, null)) {
             counters.answered++;
         }
     }
 
-    /** Queues the frame on port {@code out}; counts a NO_PORT / TX_FULL drop if {@code isOutcome}. */
-    private boolean send(int out, MemorySegment s, long off, int len, boolean isOutcome) {
+    /**
+     * Queues the frame on port {@code out} with its offload state ({@code header}, null for a
+     * complete frame); counts a NO_PORT / TX_FULL drop if {@code isOutcome}.
+     */
+    private boolean send(int out, MemorySegment s, long off, int len, boolean isOutcome, VnetHeader header) {
         Port[] all = batchPorts;
         Port p = out >= 0 && out < all.length ? all[out] : null;
         if (p == null) {
@@ -550,7 +568,7 @@ public final class Pipeline {
             }
             return false;
         }
-        if (!p.transmit(s, off, len)) {
+        if (!p.transmit(s, off, len, header)) {
             if (isOutcome) {
                 drop(PipelineDrop.TX_FULL);
             }
