@@ -61,14 +61,16 @@ public final class VnetHeader {
     /**
      * Writes this header for a frame of {@code frameLength} bytes at {@code offset}. Only
      * NEEDS_CSUM is kept of the flags (DATA_VALID means nothing on transmit). hdr_len (how much
-     * the kernel copies into the skb's linear part) is the frame length for a frame without GSO:
-     * a linear skb is cheaper to forward (PERFORMANCE.md); a GSO frame keeps what it came with.
+     * the kernel copies into the skb's linear part) is always the frame length: a linear skb is
+     * cheaper to forward (PERFORMANCE.md), and what tpacket_snd does not copy it attaches as page
+     * fragments of the TX ring itself, so the slot stays pinned until the receiver frees the skb
+     * (a bulk TCP test through the port stalled that way: docs/kernel-notes.md).
      */
     public void write(MemorySegment s, long offset, int frameLength) {
         boolean gso = isGso();
         s.set(ValueLayout.JAVA_BYTE, offset + FLAGS_OFFSET, (byte) (flags & F_NEEDS_CSUM));
         s.set(ValueLayout.JAVA_BYTE, offset + GSO_TYPE_OFFSET, (byte) gsoType);
-        s.set(U16, offset + HDR_LEN_OFFSET, (short) (gso ? Math.min(hdrLen, frameLength) : frameLength));
+        s.set(U16, offset + HDR_LEN_OFFSET, (short) frameLength);
         s.set(U16, offset + GSO_SIZE_OFFSET, (short) (gso ? gsoSize : 0));
         s.set(U16, offset + CSUM_START_OFFSET, (short) csumStart);
         s.set(U16, offset + CSUM_OFFSET_OFFSET, (short) csumOffset);
