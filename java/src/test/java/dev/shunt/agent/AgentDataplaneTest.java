@@ -138,7 +138,7 @@ class AgentDataplaneTest {
                     }
                     assertThat(new String(reply.array(), StandardCharsets.US_ASCII)).isEqualTo("bye");
                 }
-                // With the pods' TSO on (offloads), 200 KB cross as a few dozen GSO frames, not ~140 segments.
+                // With the pods' TSO on (--offloads on), 200 KB cross as a few dozen GSO frames, not ~140 segments.
                 assertThat(agent.counters().forwarded()).isGreaterThan(forwardedAfterPing + 10);
                 // The poll thread counts a frame as received before its outcome: read when nothing is in flight.
                 assertThat(countersSettle(agent)).as("received == forwarded + answered + dropped").isTrue();

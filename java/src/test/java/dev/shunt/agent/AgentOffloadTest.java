@@ -48,7 +48,8 @@ class AgentOffloadTest {
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
     void bulkTcpAndPartialChecksumUdpCrossTheFastPathWithOffloadsOn() throws Exception {
         String node = "t-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
-        AgentConfig config = new AgentConfig(node, Cidr.parse("10.244.9.0/24"), dir.resolve("state"), dir.resolve("s.sock"), 1450);
+        AgentConfig config = new AgentConfig(node, Cidr.parse("10.244.9.0/24"), dir.resolve("state"), dir.resolve("s.sock"),
+                1450, true);
         String sock = config.socket().toString();
         try (ScratchNamespace nodeNs = ScratchNamespace.create("node")) {
             Agent agent = nodeNs.namespace().call(() -> Agent.start(config));
