@@ -68,7 +68,8 @@ public final class Agent implements AutoCloseable {
         this.namespace = NetworkNamespace.openCurrent();
         this.conntrack = ConntrackFile.open(ConntrackFile.defaultPath(config.node()), CONNTRACK_CAPACITY);
         System.err.println("shunt agent: connection table " + conntrack.outcome());
-        this.fastPath = new FastPath(netlink, namespace, conntrack.table(), "shunt-fastpath-" + config.node());
+        this.fastPath = new FastPath(netlink, namespace, conntrack.table(), "shunt-fastpath-" + config.node(),
+                config.offloads());
         this.serviceStore = new ServiceStore(config.stateDir());
         this.services = new ServiceRegistry(config.node(), serviceStore.load());
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1,
@@ -85,7 +86,8 @@ public final class Agent implements AutoCloseable {
         Agent agent = new Agent(config);
         try {
             long hostMac = HostPort.create(agent.netlink, config.mtu(),
-                    List.of(config.podCidr(), AgentConfig.CLUSTER_CIDR, AgentConfig.SERVICE_CIDR));
+                    List.of(config.podCidr(), AgentConfig.CLUSTER_CIDR, AgentConfig.SERVICE_CIDR),
+                    agent.fastPath.offloads());
             agent.fastPath.attachHost(HostPort.FAST_PATH_END, hostMac);
             NodeRules.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END, AgentConfig.NODE_PORT_ADDRESS);
             synchronized (agent) {
@@ -290,7 +292,9 @@ public final class Agent implements AutoCloseable {
             return ApiServer.Response.ok(JSON.writeValueAsString(status));
         }
         if (path.equals("/v1/stats") && method.equals("GET")) {
-            return ApiServer.Response.ok(JSON.writeValueAsString(Stats.of(fastPath.counters(), fastPath.portCounters(), fastPath.pipeline().conntrack())));
+            Map<String, Object> stats = Stats.of(fastPath.counters(), fastPath.portCounters(), fastPath.pipeline().conntrack());
+            stats.put("offloads", fastPath.offloadReport());
+            return ApiServer.Response.ok(JSON.writeValueAsString(stats));
         }
         if (path.equals("/v1/pods") && method.equals("GET")) {
             return ApiServer.Response.ok(JSON.writeValueAsString(pods.values()));

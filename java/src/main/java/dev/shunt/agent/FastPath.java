@@ -27,9 +27,13 @@ import java.util.Map;
 /**
  * The agent's side of the data plane: one {@link Pipeline} and its {@link PollLoop}, an AF_PACKET
  * port on the node end of every pod's veth, and the tc ingress drop that keeps the kernel from
- * also handling what the port takes (a packet socket sees frames before tc ingress). Pods' TX
- * checksum, TSO and GSO are switched off until the ports carry virtio-net headers (offload
- * issue): without them a pod's checksum-partial or 64 KB frames could not be forwarded.
+ * also handling what the port takes (a packet socket sees frames before tc ingress).
+ *
+ * <p>Offloads: when the agent wants them and the kernel takes PACKET_VNET_HDR (checked once at
+ * start), every port carries a virtio-net header and 68 KiB slots ({@link AfPacketPort.Config#gso}),
+ * and pods (and shunt0) keep TX checksum, TSO and GSO on: a pod's 64 KB TSO frames and
+ * checksum-partial frames cross the fast path as one unit. Otherwise they are switched off on the
+ * pod side, so frames reach the ports complete and MTU-sized (2 KiB slots, no header).
  *
  * <p>Port id 0 is the host port (see {@link HostPort}); pods get 1, 2, ... Called on the agent's
  * API thread only.
@@ -41,7 +45,11 @@ final class FastPath implements AutoCloseable {
      * V2 rings unless {@code -Dshunt.rxRing=v3} (with {@code -Dshunt.v3RetireMs}, default 1): a
      * measurement switch, not an operator setting (docs/afpacket.md has why V2 is the default).
      */
-    private static final AfPacketPort.Config PORT_CONFIG = portConfig();
+    private final AfPacketPort.Config portConfig;
+    /** Ports carry virtio-net headers and pods keep their TX offloads. */
+    private final boolean offloads;
+    /** Why offloads are off, or "on". */
+    private final String offloadState;
 
     private final NetlinkHandle netlink;
     /** The node's namespace: packet sockets must be created inside it, whichever thread asks. */
@@ -61,8 +69,14 @@ final class FastPath implements AutoCloseable {
      *                  ids derived from VIP, protocol and port, never port ids, so pods need not
      *                  get the same port ids after a restart
      */
-    FastPath(NetlinkHandle netlink, Fd nodeNamespace, ConntrackTable conntrack, String threadName) {
+    FastPath(NetlinkHandle netlink, Fd nodeNamespace, ConntrackTable conntrack, String threadName, boolean wantOffloads) {
         this.netlink = netlink;
+        boolean kernelTakesHeader = wantOffloads && NetworkNamespace.callIn(nodeNamespace, "vnet-check",
+                dev.shunt.sys.PacketSockets::vnetHeaderSupported);
+        this.offloads = kernelTakesHeader;
+        this.offloadState = !wantOffloads ? "off (--offloads off)"
+                : kernelTakesHeader ? "on" : "off (the kernel refused PACKET_VNET_HDR)";
+        this.portConfig = portConfig(offloads);
         this.nodeNamespace = nodeNamespace;
         usedIds.set(HOST_PORT);
         this.pipeline = new Pipeline(conntrack, new AffinityTable(65536),
@@ -71,8 +85,13 @@ final class FastPath implements AutoCloseable {
                 Integer.getInteger("shunt.idleYield", 0), threadName);
     }
 
-    private static AfPacketPort.Config portConfig() {
-        AfPacketPort.Config config = AfPacketPort.Config.defaults().withFrames(256, 256);
+    /**
+     * With offloads: 75 + 75 slots of 68 KiB (5 blocks of 1 MiB per ring, 10 MiB per port; a TX ring
+     * holds a full poll batch of 64); without: 256 + 256 slots of 2 KiB (1 MiB per port).
+     */
+    private static AfPacketPort.Config portConfig(boolean offloads) {
+        AfPacketPort.Config config = offloads ? AfPacketPort.Config.gso(75, 75)
+                : AfPacketPort.Config.defaults().withFrames(256, 256);
         String ring = System.getProperty("shunt.rxRing", "v2");
         return switch (ring) {
             case "v2" -> config;
@@ -93,20 +112,20 @@ final class FastPath implements AutoCloseable {
         return dev.shunt.service.Hashing.mix(tableSeed ^ 0x5348554e54464c57L); // "SHUNTFLW": not the index's own seed
     }
 
-    /** Puts a pod on the fast path: offloads off inside, tc drop and a port on the node end. */
+    /** Puts a pod on the fast path: its TX offloads on or off (see the class comment), tc drop and a port on the node end. */
     void attach(PodRecord pod) {
         NetworkNamespace.named(pod.netns()).run(() -> {
             try (NetlinkHandle inside = NetlinkHandle.open()) {
-                inside.ethtool().txChecksum(PodNetwork.POD_IFNAME, false);
-                inside.ethtool().tso(PodNetwork.POD_IFNAME, false);
-                inside.ethtool().gso(PodNetwork.POD_IFNAME, false);
+                inside.ethtool().txChecksum(PodNetwork.POD_IFNAME, offloads);
+                inside.ethtool().tso(PodNetwork.POD_IFNAME, offloads);
+                inside.ethtool().gso(PodNetwork.POD_IFNAME, offloads);
             }
         });
         installDrop(pod.hostVeth());
         int id = usedIds.nextClearBit(1);
         int ifindex = netlink.links().get(pod.hostVeth()).index();
         AfPacketPort port = NetworkNamespace.callIn(nodeNamespace, "port-open-" + pod.hostVeth(),
-                () -> AfPacketPort.open(id, pod.hostVeth(), ifindex, PORT_CONFIG));
+                () -> AfPacketPort.open(id, pod.hostVeth(), ifindex, portConfig));
         usedIds.set(id);
         ports.put(pod.name(), port);
         pods.put(pod.name(), pod);
@@ -124,7 +143,7 @@ final class FastPath implements AutoCloseable {
         installDrop(fastPathEnd);
         int ifindex = netlink.links().get(fastPathEnd).index();
         hostPort = NetworkNamespace.callIn(nodeNamespace, "port-open-" + fastPathEnd,
-                () -> AfPacketPort.open(HOST_PORT, fastPathEnd, ifindex, PORT_CONFIG));
+                () -> AfPacketPort.open(HOST_PORT, fastPathEnd, ifindex, portConfig));
         hostMac = hostStackMac;
         pipeline.attach(hostPort);
         publishForwarding();
@@ -168,6 +187,24 @@ final class FastPath implements AutoCloseable {
         for (Map.Entry<String, AfPacketPort> e : new java.util.TreeMap<>(ports).entrySet()) {
             out.put(e.getKey() + " (" + e.getValue().name() + ")", e.getValue().counters());
         }
+        return out;
+    }
+
+    /** Whether ports carry virtio-net headers and pods keep TX checksum/TSO/GSO. */
+    boolean offloads() {
+        return offloads;
+    }
+
+    /** For {@code shunt stats}: what is on, and why not if not. */
+    Map<String, Object> offloadReport() {
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("state", offloadState);
+        out.put("vnetHeader", offloads);
+        out.put("podTxChecksum", offloads);
+        out.put("podTso", offloads);
+        out.put("podGso", offloads);
+        out.put("slotBytes", portConfig.frameSize());
+        out.put("portMemoryBytes", portConfig.memoryBytes());
         return out;
     }
 

@@ -27,19 +27,19 @@ final class HostPort {
      * Returns the host end's MAC, the destination of frames the fast path hands to the node.
      * Equivalent to: {@code ip link add shunt0 type veth peer name shunt0p; ip route replace CIDR dev shunt0 ...}.
      */
-    static long create(NetlinkHandle netlink, int mtu, List<Cidr> cidrs) {
+    static long create(NetlinkHandle netlink, int mtu, List<Cidr> cidrs, boolean offloads) {
         if (netlink.links().find(HOST_END).isEmpty()) {
             netlink.links().add(VethSpec.of(HOST_END, FAST_PATH_END).withMtu(mtu));
         }
-        // What the node's stack sends into the fast path must be complete frames, as pods' are
-        // (docs/kernel-notes.md, "Pods' offloads are off for now"): forwarded traffic keeps the
-        // CHECKSUM_PARTIAL state it arrived with (a NodePort SYN from a veth neighbour reached the
-        // fast path with a checksum still to be filled in, and the backend dropped it), and the
-        // node's own TCP would hand over 64 KB TSO frames. With these off, the kernel finishes
-        // checksums and segments before shunt0 transmits.
-        netlink.ethtool().txChecksum(HOST_END, false);
-        netlink.ethtool().tso(HOST_END, false);
-        netlink.ethtool().gso(HOST_END, false);
+        // Without virtio-net headers on the ports, what the node's stack sends into the fast path
+        // must be complete frames: forwarded traffic keeps the CHECKSUM_PARTIAL state it arrived
+        // with (a NodePort SYN from a veth neighbour reached the fast path with a checksum still to
+        // be filled in, and the backend dropped it), and the node's own TCP would hand over 64 KB
+        // TSO frames. With these off, the kernel finishes checksums and segments before shunt0
+        // transmits. With the headers (offloads on) both cross the fast path as they are.
+        netlink.ethtool().txChecksum(HOST_END, offloads);
+        netlink.ethtool().tso(HOST_END, offloads);
+        netlink.ethtool().gso(HOST_END, offloads);
         netlink.links().setUp(FAST_PATH_END);
         netlink.links().setUp(HOST_END);
         Link host = netlink.links().get(HOST_END);

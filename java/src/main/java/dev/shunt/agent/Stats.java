@@ -54,6 +54,7 @@ final class Stats {
         putNonZero(drops, "txRingFull", p.txRingFull());
         putNonZero(drops, "txInvalidLength", p.txInvalidLength());
         putNonZero(drops, "txWrongFormat", p.txWrongFormat());
+        putNonZero(drops, "txOffloadRefused", p.txOffloadRefused());
         putNonZero(drops, "txSendErrors", p.txSendErrors());
         return drops;
     }

@@ -42,6 +42,12 @@ final class StatsCommand implements Runnable {
                 out.printf("%-16s %d%n", key, stats.path(key).asLong());
             }
             stats.path("drops").properties().forEach(e -> out.printf("  drop %-22s %d%n", e.getKey(), e.getValue().asLong()));
+            JsonNode offloads = stats.path("offloads");
+            if (!offloads.isMissingNode()) {
+                out.printf("%-16s %s (pods' TX checksum/TSO/GSO %s; virtio-net header %s; %d-byte ring slots)%n", "offloads",
+                        offloads.path("state").asText(), offloads.path("podTso").asBoolean() ? "on" : "off",
+                        offloads.path("vnetHeader").asBoolean() ? "on" : "off", offloads.path("slotBytes").asInt());
+            }
             out.printf("%-30s %10s %10s %10s %10s%n", "PORT", "RX", "TX", "RX-DROP", "TX-DROP");
             stats.path("ports").properties().forEach(e -> {
                 out.printf("%-30s %10d %10d %10d %10d%n", e.getKey(),

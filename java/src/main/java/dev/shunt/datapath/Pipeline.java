@@ -13,6 +13,7 @@ import dev.shunt.packet.TcpView;
 import dev.shunt.packet.PacketParser;
 import dev.shunt.port.Port;
 import dev.shunt.port.RxBatch;
+import dev.shunt.port.VnetHeader;
 import dev.shunt.service.Hashing;
 import dev.shunt.service.ServicePort;
 import dev.shunt.service.ServiceTable;
@@ -61,6 +62,12 @@ public final class Pipeline {
     private final Ipv4View ip = new Ipv4View();
     private final Ipv4View inner = new Ipv4View();
     private final DatapathCounters counters = new DatapathCounters();
+    /**
+     * The offload state (virtio-net header) of the frame in hand: read from the receiving port's
+     * header, cleared for ports without one. A forwarded frame leaves with it (GSO size and type,
+     * checksum start kept through NAT); frames the fast path builds or answers leave complete.
+     */
+    private final VnetHeader offload = new VnetHeader();
 
     private volatile Port[] ports = new Port[0];
     private volatile ForwardingTable forwarding;
@@ -163,9 +170,14 @@ public final class Pipeline {
         MemorySegment segment = batch.segment();
         int inPort = in.id();
         batchNow = now;
+        boolean vnet = batch.vnetHeaderLength() != 0;
+        offload.clear();
         for (int i = 0; i < batch.count(); i++) {
             if (cap != null) {
                 cap.record(inPort, segment, batch.offset(i), batch.length(i), now);
+            }
+            if (vnet) {
+                offload.read(segment, batch.vnetHeaderOffset(i));
             }
             processFrame(inPort, segment, batch.offset(i), batch.length(i), now);
         }
@@ -436,12 +448,14 @@ public final class Pipeline {
             int proto) {
         long ips = conntrack.natIps(h);
         int ports = conntrack.natPorts(h);
+        // CHECKSUM_PARTIAL (offload.needsChecksum()): the L4 field holds the pseudo-header sum and
+        // the ports are summed later by whoever finishes the checksum.
         NatRewrites.ipv4Forward(s, meta.l3Offset(), meta.l4Offset(), proto, ConntrackTable.ips(src, dst),
-                ConntrackTable.ports(sport, dport), ips, ports, false);
+                ConntrackTable.ports(sport, dport), ips, ports, offload.needsChecksum());
         counters.natTranslations++;
         long hop = fwd.nextHop((int) ips);
         setMacs(s, off, hop);
-        if (send(ForwardingTable.hopPort(hop), s, off, len, true)) {
+        if (send(ForwardingTable.hopPort(hop), s, off, len, true, offload)) {
             counters.forwarded++;
         }
     }
@@ -489,6 +503,7 @@ public final class Pipeline {
         }
         int icmpLength = (int) (meta.l3End() - l4);
         NetworkOrder.setU16(s, l4 + IcmpView.CHECKSUM_OFFSET, Checksums.icmpChecksum(s, l4, icmpLength));
+        offload.clear(); // checksummed in full above
         counters.icmpErrorsTranslated++;
         forward(inPort, s, off, len, outerDst, true);
     }
@@ -545,7 +560,7 @@ public final class Pipeline {
         }
         int length = responder.icmpError(s, off, meta, IcmpView.TIME_EXCEEDED, 0, ForwardingTable.GATEWAY_IP);
         if (length > 0) {
-            send(inPort, responder.scratch(), 0, length, false); // the frame's outcome is the drop below
+            send(inPort, responder.scratch(), 0, length, false, null); // the frame's outcome is the drop below
         }
         drop(PipelineDrop.TTL_EXCEEDED);
         return false;
@@ -561,7 +576,7 @@ public final class Pipeline {
         ip.wrap(s, meta.l3Offset());
         ip.decrementTtl();
         setMacs(s, off, hop);
-        if (send(out, s, off, len, true)) {
+        if (send(out, s, off, len, true, offload)) {
             counters.forwarded++;
         }
     }
@@ -573,13 +588,16 @@ public final class Pipeline {
     }
 
     private void answer(int inPort, MemorySegment s, long off, int len) {
-        if (send(inPort, s, off, len, true)) {
+        if (send(inPort, s, off, len, true, null)) {
             counters.answered++;
         }
     }
 
-    /** Queues the frame on port {@code out}; counts a NO_PORT / TX_FULL drop if {@code isOutcome}. */
-    private boolean send(int out, MemorySegment s, long off, int len, boolean isOutcome) {
+    /**
+     * Queues the frame on port {@code out} with its offload state ({@code header}, null for a
+     * complete frame); counts a NO_PORT / TX_FULL drop if {@code isOutcome}.
+     */
+    private boolean send(int out, MemorySegment s, long off, int len, boolean isOutcome, VnetHeader header) {
         Port[] all = batchPorts;
         Port p = out >= 0 && out < all.length ? all[out] : null;
         if (p == null) {
@@ -588,7 +606,7 @@ public final class Pipeline {
             }
             return false;
         }
-        if (!p.transmit(s, off, len)) {
+        if (!p.transmit(s, off, len, header)) {
             if (isOutcome) {
                 drop(PipelineDrop.TX_FULL);
             }

@@ -25,7 +25,7 @@ public enum PipelineDrop {
     NO_PORT,
     /** Would go back out of the port it came from (not a pod hairpin, which goes through NAT). */
     LOOP,
-    /** The output port refused the frame (TX ring full). */
+    /** The output port refused the frame (TX ring full, or an offload it cannot do: its counters say which). */
     TX_FULL,
     /** A refusal RFC 1122/793 forbids answering (a reset to a reset, an error about an ICMP error): dropped. */
     REFUSED_SILENTLY,

@@ -29,6 +29,24 @@ public interface Port {
      */
     boolean transmit(MemorySegment frame, long offset, int length);
 
+    /**
+     * {@link #transmit(MemorySegment, long, int)} of a frame whose offload state is
+     * {@code offload} (null: a complete frame). A port with a virtio-net header writes it in front
+     * of the frame, so GSO frames and checksum-partial frames go out as they came in. This
+     * default, for ports without one, finishes a partial checksum in place (in {@code frame})
+     * and refuses a GSO frame, counting it in {@link PortCounters#txOffloadRefused()}: it would
+     * be longer than the link's MTU. The holder is only read, and only during the call.
+     */
+    default boolean transmit(MemorySegment frame, long offset, int length, VnetHeader offload) {
+        if (offload != null && !offload.isComplete()) {
+            if (offload.isGso() || !offload.completeChecksum(frame, offset, length)) {
+                counters().txOffloadRefused++;
+                return false;
+            }
+        }
+        return transmit(frame, offset, length);
+    }
+
     /** Sends what {@link #transmit} queued (one syscall per batch for kernel ports). */
     void flush();
 
@@ -37,8 +55,9 @@ public interface Port {
     /**
      * Bytes of virtio-net header the port carries before each frame (PACKET_VNET_HDR): 0 when it
      * has none. Received frames still start at {@link RxBatch#offset(int)}; the header is at
-     * {@link RxBatch#vnetHeaderOffset(int)}. {@link #transmit} writes a header that asks for no
-     * GSO and no checksum offload.
+     * {@link RxBatch#vnetHeaderOffset(int)}. {@link #transmit(MemorySegment, long, int)} writes a
+     * header that asks for no GSO and no checksum offload; the four-argument transmit writes the
+     * one it is given.
      */
     default int vnetHeaderLength() {
         return 0;

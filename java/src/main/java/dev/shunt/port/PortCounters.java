@@ -8,7 +8,8 @@ package dev.shunt.port;
  *
  * <p>{@link #rxDropped()} and {@link #txDropped()} are the totals; the reason counters below them
  * add up to those totals (rx: {@link #rxRingOverrun()} + {@link #rxTruncated()}; tx:
- * {@link #txRingFull()} + {@link #txInvalidLength()} + {@link #txWrongFormat()}).
+ * {@link #txRingFull()} + {@link #txInvalidLength()} + {@link #txWrongFormat()} +
+ * {@link #txOffloadRefused()}).
  */
 public final class PortCounters {
     long rxPackets;
@@ -20,6 +21,7 @@ public final class PortCounters {
     long txRingFull;
     long txInvalidLength;
     long txWrongFormat;
+    long txOffloadRefused;
     long txSendErrors;
 
     public long rxPackets() {
@@ -40,7 +42,7 @@ public final class PortCounters {
 
     /** Frames the port could not send, all reasons. */
     public long txDropped() {
-        return txRingFull + txInvalidLength + txWrongFormat;
+        return txRingFull + txInvalidLength + txWrongFormat + txOffloadRefused;
     }
 
     /** Frames lost on receive, all reasons. */
@@ -71,6 +73,14 @@ public final class PortCounters {
     /** Frames the kernel refused (TP_STATUS_WRONG_FORMAT, e.g. longer than the device MTU). */
     public long txWrongFormat() {
         return txWrongFormat;
+    }
+
+    /**
+     * GSO frames refused by a port without a virtio-net header (it cannot segment them), or
+     * checksum-partial frames whose csum_start/csum_offset lie outside the frame.
+     */
+    public long txOffloadRefused() {
+        return txOffloadRefused;
     }
 
     /** TX kicks that failed with an error other than backpressure (the frames stay queued, not lost). */

@@ -31,6 +31,7 @@ abstract sealed class RxRing permits V2RxRing, V3RxRing {
     final PortCounters counters;
     final int vnetBytes;
     private final PacketStatistics statistics;
+    private final VnetHeader vlanHeader = new VnetHeader();
 
     long rxLosing;
     long rxCsumNotReady;
@@ -99,6 +100,13 @@ abstract sealed class RxRing permits V2RxRing, V3RxRing {
         ring.set(ValueLayout.JAVA_BYTE, tagged + 13, (byte) tpid);
         ring.set(ValueLayout.JAVA_BYTE, tagged + 14, (byte) (tci >>> 8));
         ring.set(ValueLayout.JAVA_BYTE, tagged + 15, (byte) tci);
+        if (vnetBytes != 0) {
+            // csum_start (and a GSO frame's hdr_len) count from the frame's first byte: the tag moves them.
+            long header = tagged - vnetBytes;
+            vlanHeader.read(ring, header);
+            vlanHeader.shift(VLAN_TAG);
+            vlanHeader.writeAsIs(ring, header);
+        }
         rxVlanRestored++;
         return tagged;
     }

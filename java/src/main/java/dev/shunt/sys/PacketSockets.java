@@ -31,6 +31,21 @@ public final class PacketSockets {
         Sockets.setInt(fd, SOL_PACKET, PACKET_VERSION, version);
     }
 
+    /**
+     * Whether this kernel takes PACKET_VNET_HDR on a TPACKET_V2 socket (Linux 3.x+; a kernel
+     * built without it answers ENOPROTOOPT): the agent's start-up check for offloads. Opens and
+     * closes a socket of its own; binds nothing, so no frame is ever seen.
+     */
+    public static boolean vnetHeaderSupported() {
+        try (Fd fd = open()) {
+            setVersion(fd, TPACKET_V2);
+            setVnetHeader(fd, true);
+            return true;
+        } catch (SysException e) {
+            return false;
+        }
+    }
+
     /** PACKET_VNET_HDR: every frame is preceded by a struct virtio_net_hdr. Off by default; before any ring. */
     public static void setVnetHeader(Fd fd, boolean on) {
         Sockets.setInt(fd, SOL_PACKET, PACKET_VNET_HDR, on ? 1 : 0);

@@ -138,14 +138,15 @@ class AgentDataplaneTest {
                     }
                     assertThat(new String(reply.array(), StandardCharsets.US_ASCII)).isEqualTo("bye");
                 }
-                assertThat(agent.counters().forwarded()).isGreaterThan(forwardedAfterPing + 100);
+                // With the pods' TSO on (--offloads on), 200 KB cross as a few dozen GSO frames, not ~140 segments.
+                assertThat(agent.counters().forwarded()).isGreaterThan(forwardedAfterPing + 10);
                 // The poll thread counts a frame as received before its outcome: read when nothing is in flight.
                 assertThat(countersSettle(agent)).as("received == forwarded + answered + dropped").isTrue();
                 StringWriter stats = new StringWriter();
                 assertThat(dev.shunt.cli.Main.run(new String[] {"stats", "--json", "--socket", config.socket().toString()},
                         new PrintWriter(stats, true), new PrintWriter(new StringWriter(), true))).isZero();
                 assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(stats.toString()).get("forwarded").asLong())
-                        .isGreaterThan(forwardedAfterPing + 100);
+                        .isGreaterThan(forwardedAfterPing + 10);
 
                 // Off the fast path, the pods cannot reach each other: the kernel does not route for them.
                 agent.deletePod("b");
