@@ -7,13 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "25'; then
-    export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-JAVA="$JAVA_HOME/bin/java"
-JAR="$ROOT/java/target/shunt.jar"
-[ -f "$JAR" ] || mvn -B -q -DskipTests package
-PY=/usr/bin/python3
+. "$ROOT/netns-scripts/lib/common.sh"
 
 NODE_NS=shunt-lab-node
 TMP=$(mktemp -d /tmp/shunt-demo.XXXXXX)

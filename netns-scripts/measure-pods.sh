@@ -8,12 +8,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECS=${1:-5}
 PODS=${2:-30}
-if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "25'; then
-    export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-JAVA="$JAVA_HOME/bin/java"
-JAR="$ROOT/java/target/shunt.jar"
-[ -f "$JAR" ] || mvn -B -q -DskipTests package
+. "$ROOT/netns-scripts/lib/common.sh"
 TMP=$(mktemp -d /tmp/shunt-meas.XXXXXX)
 SOCK=$TMP/shunt.sock
 AGENT_PID=""
@@ -37,7 +32,7 @@ measure() { # label client-ns server-ns server-ip
     sleep 0.5
     local gbps
     gbps=$(ip netns exec "$c" timeout $((SECS + 10)) iperf3 -c "$ip" -p 5201 -t "$SECS" -J \
-        | "${PY:-/usr/bin/python3}" -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
+        | "$PY" -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
     wait "$server" || true   # only the server: a bare wait would wait for the agent too
     printf "%-34s ping avg %8s ms   TCP 1 stream %6s Gbit/s\n" "$label" "$rtt" "$gbps"
 }
@@ -75,7 +70,7 @@ measure "Shunt fast path (pod offloads off)" shunt-m1-a shunt-m1-b "$B"
 
 # 3. Pod creation time in the agent, over $PODS pods.
 for n in $(seq 1 "$PODS"); do "$JAVA" -jar "$JAR" pod add "c$n" --socket "$SOCK" >/dev/null; done
-"$JAVA" -jar "$JAR" pod list --json --socket "$SOCK" | "${PY:-/usr/bin/python3}" -c '
+"$JAVA" -jar "$JAR" pod list --json --socket "$SOCK" | "$PY" -c '
 import json, sys
 t = sorted(p["setupMicros"] / 1000 for p in json.load(sys.stdin) if p["name"].startswith("c"))
 print("pod creation in the agent over %d pods: p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (len(t), t[len(t) // 2], t[min(len(t) - 1, int(len(t) * 0.99))], t[-1]))'

@@ -13,12 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECS=${1:-10}
 RUNS=${2:-3}
-if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "25'; then
-    export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-JAVA="$JAVA_HOME/bin/java"
-JAR="$ROOT/java/target/shunt.jar"
-[ -f "$JAR" ] || mvn -B -q -DskipTests package
+. "$ROOT/netns-scripts/lib/common.sh"
 TMP=$(mktemp -d /tmp/shunt-meas-rings.XXXXXX)
 SOCK=$TMP/shunt.sock
 CRR=$TMP/tcp-crr
@@ -35,7 +30,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
 crr() { # client-ns server-ns server-ip clients -> median conn/s over RUNS runs
     local c=$1 s=$2 ip=$3 clients=$4 r
@@ -59,7 +53,7 @@ measure() { # label client-ns server-ns server-ip
     BG+=("$server")
     sleep 0.5
     gbps=$(ip netns exec "$c" timeout 20 iperf3 -c "$ip" -p 5201 -t 5 -J \
-        | "${PY:-/usr/bin/python3}" -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
+        | "$PY" -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
     wait "$server" || true
     crr1=$(crr "$c" "$s" "$ip" 1)
     crr4=$(crr "$c" "$s" "$ip" 4)
@@ -104,7 +98,7 @@ shunt() { # label java-options...
     local b
     b=$("$JAVA" -jar "$JAR" pod add b --socket "$SOCK")
     measure "$label" shunt-mr-a shunt-mr-b "$b"
-    "$JAVA" -jar "$JAR" stats --json --socket "$SOCK" | "${PY:-/usr/bin/python3}" -c '
+    "$JAVA" -jar "$JAR" stats --json --socket "$SOCK" | "$PY" -c '
 import json, sys
 s = json.load(sys.stdin)
 d = {k: v["drops"] for k, v in s["ports"].items() if v["drops"]}

@@ -13,13 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECS=${1:-10}
 RUNS=${2:-3}
-if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "25'; then
-    export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-JAVA="$JAVA_HOME/bin/java"
-JAR="$ROOT/java/target/shunt.jar"
-[ -f "$JAR" ] || mvn -B -q -DskipTests package
-PY=/usr/bin/python3
+. "$ROOT/netns-scripts/lib/common.sh"
 NODE_NS=shunt-meas-snode
 TMP=$(mktemp -d /tmp/shunt-meas-svc.XXXXXX)
 SOCK=$TMP/shunt.sock
@@ -38,7 +32,6 @@ cleanup() {
 trap cleanup EXIT
 
 shunt() { "$JAVA" -jar "$JAR" "$@" --socket "$SOCK"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
 ip netns add $NODE_NS; ip -n $NODE_NS link set lo up
 nsenter --net=/run/netns/$NODE_NS "$JAVA" -jar "$JAR" agent --node ms --pod-cidr 10.244.251.0/24 \

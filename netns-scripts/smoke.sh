@@ -9,13 +9,7 @@ ROOT=$PWD
 STAGE=${1:-all}
 case "$STAGE" in pods|services|all) ;; *) echo "usage: $0 [pods|services|all]" >&2; exit 2 ;; esac
 
-if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "25'; then
-    export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-JAVA="$JAVA_HOME/bin/java"
-JAR="$ROOT/java/target/shunt.jar"
-[ -f "$JAR" ] || mvn -B -q -DskipTests package
-PY=/usr/bin/python3   # Debian's, with scapy
+. "$ROOT/netns-scripts/lib/common.sh"
 SERVER=$ROOT/netns-scripts/lib/podserver.py
 CLIENT=$ROOT/netns-scripts/lib/svcclient.py
 
