@@ -1,0 +1,99 @@
+package dev.shunt.bench;
+
+import dev.shunt.bench.lab.ServiceLab;
+import dev.shunt.sys.Fd;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A new UDP flow per operation through a Service VIP: from the client pod's namespace a new socket
+ * (a new source port, so the data plane sees a new flow and walks its Service rules every time)
+ * sends 1 byte to {@value ServiceLab#VIP}:{@value ServiceLab#PORT} and reads the server's 1-byte
+ * reply, then closes. Same lab, client code and servers for every data plane ({@link
+ * ServiceLab}).
+ *
+ * <p>Sample mode: the score is the mean time per request (flows/s = 1e9 / mean ns on one thread).
+ * A reply that does not come within 200 ms is counted in {@code failures} (its 200 ms stay in the
+ * score, so losses are paid for, not hidden); it should be 0. Every flow leaves a connection-table
+ * entry behind (30 s UDP timeout in the kernel), as real DNS traffic does.
+ */
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+public class UdpFlowBench extends BenchmarkDefaults {
+    @Param({"iptables", "nftables", "shunt"})
+    public String dataplane;
+
+    @Param({"1", "1000", "10000"})
+    public int services;
+
+    private ServiceLab lab;
+    private Thread inside;
+    private Fd home;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        lab = ServiceLab.start(ServiceLab.Dataplane.parse(dataplane), services);
+        lab.flushConntrack();
+    }
+
+    @Benchmark
+    public int flow(Failures failures) {
+        enterOnce();
+        try {
+            return ServiceLab.udpRequest(200);
+        } catch (IOException e) {
+            failures.failures++;
+            return -1;
+        }
+    }
+
+    /** JMH keeps one worker thread per benchmark thread for a trial; it is moved into the client pod on its first call. */
+    private void enterOnce() {
+        if (Thread.currentThread() != inside) {
+            if (home != null) {
+                ServiceLab.leave(home);
+            }
+            home = lab.enterClient();
+            inside = Thread.currentThread();
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        try {
+            if (home != null && Thread.currentThread() == inside) {
+                ServiceLab.leave(home);
+            }
+        } finally {
+            home = null;
+            inside = null;
+            if (lab != null) {
+                lab.close();
+            }
+        }
+    }
+
+    /** Requests that failed or got no reply in time, per iteration. Expected: 0. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class Failures {
+        public long failures;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            failures = 0;
+        }
+    }
+}
