@@ -5,24 +5,30 @@ package dev.shunt.datapath;
  * indexes, never addresses), so that it can be mapped from a file on tmpfs by a later agent process.
  *
  * <pre>
- *   0                     HEADER_SIZE             entriesOffset(cap)         countersOffset(cap)
- *   | header (256 B)      | index: slots x 8 B    | entries: cap x 64 B      | counters: cap x 32 B |
+ *   0                     HEADER_SIZE             entriesOffset(cap)         extrasOffset(cap)
+ *   | header (256 B)      | index: slots x 8 B    | entries: cap x 64 B      | extras: cap x 16 B |
  * </pre>
  *
  * <ul>
  *   <li><b>Header</b>: identity and layout (magic, version, sizes, capacity, index slots, hash seed,
  *       clock unit), then the table's mutable state (generation, clock, clock hand, free list,
  *       high-water mark, live count) and its counters. Everything the table knows lives here, so a
- *       table wrapped from a copy of the bytes continues exactly where the first one stopped.</li>
+ *       table wrapped from a copy of the bytes continues exactly where the first one stopped
+ *       (after {@link ConntrackTable#flushCounters()}: the lookup counters reach the header once
+ *       per batch).</li>
  *   <li><b>Index</b>: open addressing with linear probing, {@link #indexSlots} slots (a power of
  *       two, at least 4 x capacity: two keys per entry, load factor at most 0.5). A slot is one
  *       {@code long}: {@code (hash32 << 32) | (ref + 1)}, where {@code ref = entry << 1 | direction}
- *       and {@code 0} means empty. The stored low 32 bits of the hash give the slot's home (so a
- *       backward shift never touches entries) and filter out most foreign keys before the entry is
+ *       and {@code 0} means empty. The stored 32-bit hash gives the slot's home (so a
+ *       backward shift never touches entries) and filters out most foreign keys before the entry is
  *       read.</li>
- *   <li><b>Entries</b>: 64 bytes, one cache line, everything a lookup and an update read.</li>
- *   <li><b>Counters</b>: 32 bytes per entry (packets and bytes per direction), kept apart so that
- *       the hot entry fits one line.</li>
+ *   <li><b>Entries</b>: 64 bytes, one cache line holding everything a packet of an established
+ *       flow reads or writes: both tuples, protocol/state/flags, the expiry time and the per-flow
+ *       counters. The last-seen time is not stored: it is the expiry time minus the timeout of
+ *       the flow's state (see {@link ConntrackTable#lastSeen}). Packet counters are 48 bits (a low
+ *       int next to the byte counters, a high short in the word after the flags), byte counters 64.</li>
+ *   <li><b>Extras</b>: 16 bytes per entry that only inserts, purges and readers touch (creation
+ *       time, Service port and backend ids), kept apart so that the hot entry fits one line.</li>
  * </ul>
  *
  * All values are in native byte order (the file never leaves the host); the magic read in the
@@ -35,14 +41,18 @@ public final class ConntrackDescriptor {
 
     /** "SHUNTCT1" read as a big-endian long; stored in native order. */
     public static final long MAGIC = 0x5348554e54435431L;
-    public static final int VERSION = 1;
+    /**
+     * 2: one-line entries (counters inside, last-seen derived, creation time and ids in the extras
+     * area) and the one-multiplication index hash; version 1 tables are formatted anew.
+     */
+    public static final int VERSION = 2;
 
     // ---------------------------------------------------------------- header (all 8-aligned)
     public static final int H_MAGIC = 0; // long
     public static final int H_VERSION = 8; // int
     public static final int H_HEADER_SIZE = 12; // int
     public static final int H_ENTRY_SIZE = 16; // int
-    public static final int H_COUNTERS_SIZE = 20; // int
+    public static final int H_EXTRAS_SIZE = 20; // int
     public static final int H_CAPACITY = 24; // int
     public static final int H_INDEX_SLOTS = 28; // int, power of two
     public static final int H_HASH_SEED = 32; // long: per table, so crafted tuples cannot aim at one probe chain
@@ -72,32 +82,36 @@ public final class ConntrackDescriptor {
     public static final int H_MUTATING = 152; // int
     public static final int HEADER_SIZE = 256; // room for more fields without moving the index
 
-    // ---------------------------------------------------------------- entry (64 B)
+    // ---------------------------------------------------------------- entry (64 B, one cache line)
     /** {@code (long) srcIp << 32 | dstIp & 0xffffffffL} of the original direction. */
     public static final int E_ORIG_IPS = 0; // long
     /** The same for the reply direction: what packets from the other end carry after NAT. */
     public static final int E_REPLY_IPS = 8; // long
     public static final int E_ORIG_PORTS = 16; // int: srcPort << 16 | dstPort
+    /** Free-list link while the entry is free (the tuple is dead then). */
+    public static final int E_FREE_NEXT = E_ORIG_PORTS; // int
     public static final int E_REPLY_PORTS = 20; // int
     public static final int E_PROTOCOL = 24; // byte
     public static final int E_TCP_STATE = 25; // byte, TcpState.*
     public static final int E_FLAGS = 26; // short, FLAG_*
-    public static final int E_FREE_NEXT = 28; // int: free-list link while the entry is free
-    public static final int E_EXPIRES_AT = 32; // long: lastSeen + timeout of the current state
-    public static final int E_LAST_SEEN = 40; // long
-    public static final int E_CREATED = 48; // long
-    public static final int E_SERVICE_PORT_ID = 56; // int
-    public static final int E_BACKEND_ID = 60; // int
+    /** Bits 32-47 of the original direction's packet counter; the reply's follow at +2. */
+    public static final int E_ORIG_PACKETS_HIGH = 28; // short
+    public static final int E_REPLY_PACKETS_HIGH = 30; // short
+    public static final int E_EXPIRES_AT = 32; // long: last seen + timeout of the current state
+    public static final int E_ORIG_BYTES = 40; // long; the reply's follow at +8
+    public static final int E_REPLY_BYTES = 48; // long
+    /** Bits 0-31 of the original direction's packet counter; the reply's follow at +4. */
+    public static final int E_ORIG_PACKETS = 56; // int
+    public static final int E_REPLY_PACKETS = 60; // int
     public static final int ENTRY_SIZE = 64;
     public static final int ENTRY_SHIFT = 6;
 
-    // ---------------------------------------------------------------- per-entry counters (32 B)
-    public static final int C_ORIG_PACKETS = 0; // long
-    public static final int C_ORIG_BYTES = 8; // long
-    public static final int C_REPLY_PACKETS = 16; // long
-    public static final int C_REPLY_BYTES = 24; // long
-    public static final int COUNTERS_SIZE = 32;
-    public static final int COUNTERS_SHIFT = 5;
+    // ---------------------------------------------------------------- per-entry extras (16 B)
+    public static final int X_CREATED = 0; // long
+    public static final int X_SERVICE_PORT_ID = 8; // int
+    public static final int X_BACKEND_ID = 12; // int
+    public static final int EXTRAS_SIZE = 16;
+    public static final int EXTRAS_SHIFT = 4;
 
     // ---------------------------------------------------------------- index slot
     public static final int SLOT_SIZE = 8;
@@ -135,14 +149,14 @@ public final class ConntrackDescriptor {
         return HEADER_SIZE + (long) indexSlots * SLOT_SIZE;
     }
 
-    public static long countersOffset(int indexSlots, int capacity) {
+    public static long extrasOffset(int indexSlots, int capacity) {
         return entriesOffset(indexSlots) + ((long) capacity << ENTRY_SHIFT);
     }
 
     /** Bytes of a table of {@code capacity} entries. */
     public static long bytesFor(int capacity) {
         int slots = indexSlots(capacity);
-        return countersOffset(slots, capacity) + ((long) capacity << COUNTERS_SHIFT);
+        return extrasOffset(slots, capacity) + ((long) capacity << EXTRAS_SHIFT);
     }
 
     static void checkCapacity(int capacity) {

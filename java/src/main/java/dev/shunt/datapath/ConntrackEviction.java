@@ -41,8 +41,11 @@ final class ConntrackEviction {
             hand = e + 1;
             long off = table.entry(e);
             int flags = segment.get(JAVA_SHORT, off + E_FLAGS);
-            long seen = segment.get(JAVA_LONG, off + E_LAST_SEEN);
-            if ((flags & FLAG_IN_USE) == 0 || now - seen <= 0) {
+            if ((flags & FLAG_IN_USE) == 0) {
+                continue;
+            }
+            long seen = ConntrackTable.lastSeen(segment, off, table.timeouts());
+            if (now - seen <= 0) {
                 continue;
             }
             int cls = evictionClass(segment, off, flags, now);

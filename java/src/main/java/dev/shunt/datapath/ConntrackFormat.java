@@ -36,7 +36,7 @@ public final class ConntrackFormat {
         table.set(JAVA_INT, H_VERSION, VERSION);
         table.set(JAVA_INT, H_HEADER_SIZE, HEADER_SIZE);
         table.set(JAVA_INT, H_ENTRY_SIZE, ENTRY_SIZE);
-        table.set(JAVA_INT, H_COUNTERS_SIZE, COUNTERS_SIZE);
+        table.set(JAVA_INT, H_EXTRAS_SIZE, EXTRAS_SIZE);
         table.set(JAVA_INT, H_CAPACITY, capacity);
         table.set(JAVA_INT, H_INDEX_SLOTS, slots);
         table.set(JAVA_LONG, H_HASH_SEED, hashSeed);
@@ -68,7 +68,7 @@ public final class ConntrackFormat {
         }
         expect(segment, H_HEADER_SIZE, HEADER_SIZE, "header size");
         expect(segment, H_ENTRY_SIZE, ENTRY_SIZE, "entry size");
-        expect(segment, H_COUNTERS_SIZE, COUNTERS_SIZE, "per-entry counters size");
+        expect(segment, H_EXTRAS_SIZE, EXTRAS_SIZE, "per-entry extras size");
         int capacity = segment.get(JAVA_INT, H_CAPACITY);
         if (capacity < 1 || capacity > MAX_CAPACITY) {
             throw refuse("capacity " + capacity + " is out of range 1.." + MAX_CAPACITY);
@@ -117,6 +117,7 @@ public final class ConntrackFormat {
     static void rebuild(MemorySegment table) {
         int slots = table.get(JAVA_INT, H_INDEX_SLOTS);
         long seed = table.get(JAVA_LONG, H_HASH_SEED);
+        long seedB = ConntrackTable.seedB(seed);
         long entries = entriesOffset(slots);
         table.asSlice(HEADER_SIZE, (long) slots * SLOT_SIZE).fill((byte) 0);
         ConntrackIndex index = new ConntrackIndex(table, slots);
@@ -133,10 +134,10 @@ public final class ConntrackFormat {
             }
             int protocol = table.get(JAVA_BYTE, off + E_PROTOCOL) & 0xff;
             index.add(ConntrackTable.hash(table.get(JAVA_LONG, off + E_ORIG_IPS), table.get(JAVA_INT, off + E_ORIG_PORTS),
-                    protocol, seed), e << 1);
+                    protocol, seed, seedB), e << 1);
             if ((flags & FLAG_SINGLE_KEY) == 0) {
                 index.add(ConntrackTable.hash(table.get(JAVA_LONG, off + E_REPLY_IPS), table.get(JAVA_INT, off + E_REPLY_PORTS),
-                        protocol, seed), e << 1 | ConntrackTable.REPLY);
+                        protocol, seed, seedB), e << 1 | ConntrackTable.REPLY);
             }
             live++;
         }

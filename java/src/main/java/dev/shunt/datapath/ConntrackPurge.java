@@ -59,7 +59,7 @@ final class ConntrackPurge {
         int highWater = segment.get(JAVA_INT, H_HIGH_WATER);
         int purged = 0;
         for (int e = 0; e < highWater; e++) {
-            if (table.inUse(e) && segment.get(JAVA_INT, table.entry(e) + E_SERVICE_PORT_ID) == servicePortId) {
+            if (table.inUse(e) && segment.get(JAVA_INT, table.extra(e) + X_SERVICE_PORT_ID) == servicePortId) {
                 purge(table, e);
                 purged++;
             }
@@ -85,7 +85,7 @@ final class ConntrackPurge {
                 entry = services.findNodePort(p, origPorts & 0xffff);
             }
             int backend = -1;
-            if (entry >= 0 && services.servicePortId(entry) == segment.get(JAVA_INT, off + E_SERVICE_PORT_ID)) {
+            if (entry >= 0 && services.servicePortId(entry) == segment.get(JAVA_INT, table.extra(e) + X_SERVICE_PORT_ID)) {
                 backend = services.backendIndex(entry, (int) (segment.get(JAVA_LONG, off + E_REPLY_IPS) >>> 32),
                         segment.get(JAVA_INT, off + E_REPLY_PORTS) >>> 16);
             }

@@ -57,9 +57,10 @@ public final class ConntrackSnapshot {
         List<Flow> flows = new ArrayList<>();
         // Offsets from the layout, the table's published contract (ConntrackDescriptor).
         long entries = entriesOffset(table.indexSlots());
-        long counters = countersOffset(table.indexSlots(), capacity);
+        long extras = extrasOffset(table.indexSlots(), capacity);
+        ConntrackTimeouts timeouts = table.timeouts();
         for (int e = 0; e < highWater && flows.size() < limit; e++) {
-            Flow flow = read(s, entries + ((long) e << ENTRY_SHIFT), counters + ((long) e << COUNTERS_SHIFT));
+            Flow flow = read(s, entries + ((long) e << ENTRY_SHIFT), extras + ((long) e << EXTRAS_SHIFT), timeouts);
             if (flow != null) {
                 flows.add(flow);
             }
@@ -67,13 +68,13 @@ public final class ConntrackSnapshot {
         return flows;
     }
 
-    private static Flow read(MemorySegment s, long off, long counters) {
+    private static Flow read(MemorySegment s, long off, long extra, ConntrackTimeouts timeouts) {
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             int flags = (short) FLAGS.getAcquire(s, off + E_FLAGS) & 0xffff;
             if ((flags & FLAG_IN_USE) == 0) {
                 return null;
             }
-            long created = s.get(JAVA_LONG, off + E_CREATED);
+            long created = s.get(JAVA_LONG, extra + X_CREATED);
             long origIps = s.get(JAVA_LONG, off + E_ORIG_IPS);
             int origPorts = s.get(JAVA_INT, off + E_ORIG_PORTS);
             VarHandle.acquireFence();
@@ -81,16 +82,17 @@ public final class ConntrackSnapshot {
             int replyPorts = s.get(JAVA_INT, off + E_REPLY_PORTS);
             int protocol = s.get(JAVA_BYTE, off + E_PROTOCOL) & 0xff;
             int tcpState = s.get(JAVA_BYTE, off + E_TCP_STATE);
-            int servicePortId = s.get(JAVA_INT, off + E_SERVICE_PORT_ID);
-            long lastSeen = s.get(JAVA_LONG, off + E_LAST_SEEN);
+            int servicePortId = s.get(JAVA_INT, extra + X_SERVICE_PORT_ID);
             long expiresAt = s.get(JAVA_LONG, off + E_EXPIRES_AT);
-            long origPackets = s.get(JAVA_LONG, counters + C_ORIG_PACKETS);
-            long origBytes = s.get(JAVA_LONG, counters + C_ORIG_BYTES);
-            long replyPackets = s.get(JAVA_LONG, counters + C_REPLY_PACKETS);
-            long replyBytes = s.get(JAVA_LONG, counters + C_REPLY_BYTES);
+            long origPackets = ConntrackTable.packets(s, off, ConntrackTable.ORIGINAL);
+            long origBytes = s.get(JAVA_LONG, off + E_ORIG_BYTES);
+            long replyPackets = ConntrackTable.packets(s, off, ConntrackTable.REPLY);
+            long replyBytes = s.get(JAVA_LONG, off + E_REPLY_BYTES);
             int flagsNow = s.get(JAVA_SHORT, off + E_FLAGS) & 0xffff;
+            // Not stored: the expiry time minus the timeout of the state read with it (ConntrackTable#lastSeen).
+            long lastSeen = expiresAt - timeouts.timeout(protocol, tcpState, (flagsNow & FLAG_SEEN_REPLY) != 0);
             VarHandle.acquireFence();
-            if ((flagsNow & FLAG_IN_USE) != 0 && s.get(JAVA_LONG, off + E_CREATED) == created
+            if ((flagsNow & FLAG_IN_USE) != 0 && s.get(JAVA_LONG, extra + X_CREATED) == created
                     && s.get(JAVA_LONG, off + E_ORIG_IPS) == origIps && s.get(JAVA_INT, off + E_ORIG_PORTS) == origPorts
                     && s.get(JAVA_LONG, off + E_REPLY_IPS) == replyIps && s.get(JAVA_INT, off + E_REPLY_PORTS) == replyPorts) {
                 return new Flow(protocol, tcpState, flagsNow,

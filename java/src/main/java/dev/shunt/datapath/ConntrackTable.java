@@ -55,8 +55,10 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * All accesses are plain but one: an insert publishes the entry's in-use flag last, with release
  * semantics, for {@link ConntrackSnapshot}, the one reader allowed on another thread. Counters in
  * the header are aligned longs, so a metrics thread reading them through {@link #segment()} sees
- * untorn but possibly stale values. Only one process may have
- * the segment wrapped at a time.
+ * untorn but possibly stale values; the lookup hit and miss counters reach the header only when
+ * the owner calls {@link #flushCounters()} (the pipeline does at the end of every batch), so
+ * whoever reads or copies the segment directly sees them as of the last flush. Only one process
+ * may have the segment wrapped at a time.
  *
  * <p>Nothing here allocates after construction: the per-packet methods take and return primitives.
  */
@@ -91,8 +93,10 @@ public final class ConntrackTable {
     private final MemorySegment segment;
     private final int capacity;
     private final long seed;
+    /** The index hash's second key, derived from {@link #seed} (see {@link #hash(long, int, int, long, long)}). */
+    private final long seedB;
     private final long entries;
-    private final long counters;
+    private final long extras;
     private final ConntrackIndex index;
     private final ConntrackTimeouts timeoutConfig;
     private final long[] timeouts;
@@ -107,14 +111,18 @@ public final class ConntrackTable {
     private int lastHash;
     /** The last lookup missed and nothing was inserted since: its tuple is known to be free. */
     private boolean lastMissed;
+    // Lookup counts not yet added to H_LOOKUP_HITS / H_LOOKUP_MISSES (see flushCounters).
+    private long pendingHits;
+    private long pendingMisses;
 
     private ConntrackTable(MemorySegment segment, ConntrackTimeouts timeouts) {
         this.segment = segment;
         this.capacity = segment.get(JAVA_INT, H_CAPACITY);
         this.seed = segment.get(JAVA_LONG, H_HASH_SEED);
+        this.seedB = seedB(seed);
         int slots = segment.get(JAVA_INT, H_INDEX_SLOTS);
         this.entries = entriesOffset(slots);
-        this.counters = countersOffset(slots, capacity);
+        this.extras = extrasOffset(slots, capacity);
         this.index = new ConntrackIndex(segment, slots);
         this.timeoutConfig = timeouts;
         this.timeouts = timeouts.hotTable();
@@ -182,8 +190,32 @@ public final class ConntrackTable {
             ref = MISS;
         }
         lastMissed = ref < 0;
-        headerAdd(ref >= 0 ? H_LOOKUP_HITS : H_LOOKUP_MISSES, 1);
+        if (ref >= 0) {
+            pendingHits++;
+        } else {
+            pendingMisses++;
+        }
         return ref;
+    }
+
+    /**
+     * Adds the lookups counted since the last call to the header's {@link ConntrackDescriptor#H_LOOKUP_HITS}
+     * and {@link ConntrackDescriptor#H_LOOKUP_MISSES}. Per packet they are counted in plain fields
+     * (two segment accesses fewer per packet); the pipeline calls this once per batch. So a reader
+     * of {@link #segment()} (a metrics thread, a copy of the bytes standing in for a restart) sees
+     * the lookup counters as of the end of the last batch, and a caller that copies the segment
+     * between batches must call this first. {@link #lookupHits()} and {@link #lookupMisses()}
+     * include the pending counts.
+     */
+    public void flushCounters() {
+        if (pendingHits != 0) {
+            headerAdd(H_LOOKUP_HITS, pendingHits);
+            pendingHits = 0;
+        }
+        if (pendingMisses != 0) {
+            headerAdd(H_LOOKUP_MISSES, pendingMisses);
+            pendingMisses = 0;
+        }
     }
 
     /**
@@ -231,15 +263,14 @@ public final class ConntrackTable {
         segment.set(JAVA_BYTE, off + E_TCP_STATE, (byte) TcpState.NONE);
         int f = FLAG_IN_USE | (flags & CALLER_FLAGS) | (single ? FLAG_SINGLE_KEY : 0);
         segment.set(JAVA_LONG, off + E_EXPIRES_AT, now + timeouts[ConntrackTimeouts.slot(protocol, TcpState.NONE, false)]);
-        segment.set(JAVA_LONG, off + E_LAST_SEEN, now);
-        segment.set(JAVA_LONG, off + E_CREATED, now);
-        segment.set(JAVA_INT, off + E_SERVICE_PORT_ID, servicePortId);
-        segment.set(JAVA_INT, off + E_BACKEND_ID, backendId);
-        long c = counters + ((long) e << COUNTERS_SHIFT);
-        segment.set(JAVA_LONG, c + C_ORIG_PACKETS, 0);
-        segment.set(JAVA_LONG, c + C_ORIG_BYTES, 0);
-        segment.set(JAVA_LONG, c + C_REPLY_PACKETS, 0);
-        segment.set(JAVA_LONG, c + C_REPLY_BYTES, 0);
+        segment.set(JAVA_INT, off + E_ORIG_PACKETS_HIGH, 0); // both directions' high shorts
+        segment.set(JAVA_LONG, off + E_ORIG_BYTES, 0);
+        segment.set(JAVA_LONG, off + E_REPLY_BYTES, 0);
+        segment.set(JAVA_LONG, off + E_ORIG_PACKETS, 0); // both directions' low ints
+        long x = extra(e);
+        segment.set(JAVA_LONG, x + X_CREATED, now);
+        segment.set(JAVA_INT, x + X_SERVICE_PORT_ID, servicePortId);
+        segment.set(JAVA_INT, x + X_BACKEND_ID, backendId);
         // In use last, as a release store (a plain store on x86-64): a reader on another thread
         // (ConntrackSnapshot) that sees the flag sees the whole entry.
         FLAGS.setRelease(segment, off + E_FLAGS, (short) f);
@@ -255,7 +286,7 @@ public final class ConntrackTable {
 
     /**
      * Accounts one packet of {@code bytes} travelling in {@code direction} (normally
-     * {@link #direction(int) direction(handle)}): counters, last-seen time, the TCP state for
+     * {@link #direction(int) direction(handle)}): counters, expiry (and so last-seen) time, the TCP state for
      * {@code tcpFlags} (ignored for other protocols) and so the flow's timeout. Returns the new TCP
      * state ({@link TcpState#NONE} for UDP and ICMP).
      */
@@ -280,12 +311,23 @@ public final class ConntrackTable {
         long seenReply = flags & FLAG_SEEN_REPLY;
         segment.set(JAVA_LONG, off + E_EXPIRES_AT,
                 now + timeouts[ConntrackTimeouts.slot(protocol, state, seenReply != 0)]);
-        segment.set(JAVA_LONG, off + E_LAST_SEEN, now);
-        long c = counters + ((long) (handle >>> 1) << COUNTERS_SHIFT) + ((long) direction << 4);
-        segment.set(JAVA_LONG, c + C_ORIG_PACKETS, segment.get(JAVA_LONG, c + C_ORIG_PACKETS) + 1);
-        segment.set(JAVA_LONG, c + C_ORIG_BYTES, segment.get(JAVA_LONG, c + C_ORIG_BYTES) + bytes);
+        // The counters share the entry's cache line; the reply direction's sit 8 (bytes) and 4 (packets) after.
+        long b = off + E_ORIG_BYTES + ((long) direction << 3);
+        segment.set(JAVA_LONG, b, segment.get(JAVA_LONG, b) + bytes);
+        long p = off + E_ORIG_PACKETS + ((long) direction << 2);
+        int packets = segment.get(JAVA_INT, p) + 1;
+        segment.set(JAVA_INT, p, packets);
+        if (packets == 0) {
+            carryPackets(off, direction);
+        }
         advanceClock(now);
         return state;
+    }
+
+    /** The low 32 bits of a packet counter wrapped: bits 32-47 go up by one. */
+    private void carryPackets(long off, int direction) {
+        long high = off + E_ORIG_PACKETS_HIGH + ((long) direction << 1);
+        segment.set(JAVA_SHORT, high, (short) (segment.get(JAVA_SHORT, high) + 1));
     }
 
     /** The TCP state after the packet and the entry flags that go with it, as {@code flags << 8 | state}. */
@@ -304,15 +346,15 @@ public final class ConntrackTable {
     }
 
     // The int at E_PROTOCOL in native order: protocol (byte 24), TCP state (byte 25), flags (short at 26).
-    private static int protocolOf(int word) {
+    static int protocolOf(int word) {
         return LITTLE_ENDIAN ? word & 0xff : word >>> 24;
     }
 
-    private static int stateOf(int word) {
+    static int stateOf(int word) {
         return (byte) (LITTLE_ENDIAN ? word >>> 8 : word >>> 16);
     }
 
-    private static int flagsOf(int word) {
+    static int flagsOf(int word) {
         return LITTLE_ENDIAN ? word >>> 16 : word & 0xffff;
     }
 
@@ -405,6 +447,10 @@ public final class ConntrackTable {
         return entries + ((long) e << ENTRY_SHIFT);
     }
 
+    long extra(int e) {
+        return extras + ((long) e << EXTRAS_SHIFT);
+    }
+
     boolean inUse(int e) {
         return (segment.get(JAVA_SHORT, entry(e) + E_FLAGS) & FLAG_IN_USE) != 0;
     }
@@ -421,17 +467,30 @@ public final class ConntrackTable {
         if (ips == lastIps && ports == lastPorts && protocol == lastProtocol) {
             return lastHash;
         }
-        return hash(ips, ports, protocol, seed);
+        return hash(ips, ports, protocol, seed, seedB);
     }
 
-    /** The index hash of a packed tuple: the low 32 bits of {@link Hashing#flow}. */
-    static int hash(long ips, int ports, int protocol, long seed) {
-        return (int) Hashing.flow((int) (ips >>> 32), (int) ips, ports >>> 16, ports & 0xffff, protocol, seed);
+    /**
+     * The index hash of a packed tuple: the two 64-bit halves of the tuple, each XORed with a key,
+     * multiplied into a 128-bit product whose halves are folded together (wyhash's "mum"). One
+     * multiplication deep (MurmurHash3's finaliser twice, the earlier function, was a dependent
+     * chain of four), yet every output bit depends on every input bit, and without the keys (the
+     * table's random seed) a sender cannot choose tuples that share a probe chain.
+     */
+    static int hash(long ips, int ports, int protocol, long seed, long seedB) {
+        long a = ips ^ seed;
+        long b = ((long) ports << 8 | protocol) ^ seedB;
+        return (int) (a * b ^ Math.multiplyHigh(a, b));
+    }
+
+    /** The hash's second key, derived from the table's seed (so the header keeps one). */
+    static long seedB(long seed) {
+        return Hashing.mix(seed ^ 0x9e3779b97f4a7c15L);
     }
 
     /** The ref ({@code entry << 1 | direction}) of the tuple, expired or not, or -1. */
     private int find(long ips, int ports, int protocol) {
-        int hash = hash(ips, ports, protocol, seed);
+        int hash = hash(ips, ports, protocol, seed, seedB);
         lastIps = ips;
         lastPorts = ports;
         lastProtocol = protocol;
@@ -587,18 +646,41 @@ public final class ConntrackTable {
     public int protocol(int h) { return segment.get(JAVA_BYTE, entry(h >>> 1) + E_PROTOCOL) & 0xff; }
     public int tcpState(int h) { return segment.get(JAVA_BYTE, entry(h >>> 1) + E_TCP_STATE); }
     public int flags(int h) { return segment.get(JAVA_SHORT, entry(h >>> 1) + E_FLAGS) & 0xffff; }
-    public int servicePortId(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_SERVICE_PORT_ID); }
-    public int backendId(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_BACKEND_ID); }
-    public long createdAt(int h) { return segment.get(JAVA_LONG, entry(h >>> 1) + E_CREATED); }
-    public long lastSeen(int h) { return segment.get(JAVA_LONG, entry(h >>> 1) + E_LAST_SEEN); }
+    public int servicePortId(int h) { return segment.get(JAVA_INT, extra(h >>> 1) + X_SERVICE_PORT_ID); }
+    public int backendId(int h) { return segment.get(JAVA_INT, extra(h >>> 1) + X_BACKEND_ID); }
+    public long createdAt(int h) { return segment.get(JAVA_LONG, extra(h >>> 1) + X_CREATED); }
     public long expiresAt(int h) { return segment.get(JAVA_LONG, entry(h >>> 1) + E_EXPIRES_AT); }
 
+    /**
+     * When the flow last saw a packet (or was created): not stored, but its expiry time minus the
+     * timeout of its current state, which is how update and insert set the expiry. Exact as long as
+     * the timeouts are those the flow was last updated with (a table adopted with other timeouts
+     * shows the difference until the flow's next packet).
+     */
+    public long lastSeen(int h) {
+        return lastSeen(segment, entry(h >>> 1), timeoutConfig);
+    }
+
+    static long lastSeen(MemorySegment segment, long off, ConntrackTimeouts timeouts) {
+        int word = segment.get(JAVA_INT, off + E_PROTOCOL);
+        return segment.get(JAVA_LONG, off + E_EXPIRES_AT)
+                - timeouts.timeout(protocolOf(word), stateOf(word), (flagsOf(word) & FLAG_SEEN_REPLY) != 0);
+    }
+
     public long packets(int h, int direction) {
-        return segment.get(JAVA_LONG, counters + ((long) (h >>> 1) << COUNTERS_SHIFT) + ((long) direction << 4) + C_ORIG_PACKETS);
+        long off = entry(h >>> 1);
+        return packets(segment, off, direction);
+    }
+
+    /** A 48-bit packet counter from its low int and high short (a reader racing a carry may see it off by 2^32). */
+    static long packets(MemorySegment segment, long off, int direction) {
+        long low = segment.get(JAVA_INT, off + E_ORIG_PACKETS + ((long) direction << 2)) & 0xffffffffL;
+        long high = segment.get(JAVA_SHORT, off + E_ORIG_PACKETS_HIGH + ((long) direction << 1)) & 0xffffL;
+        return high << 32 | low;
     }
 
     public long bytes(int h, int direction) {
-        return segment.get(JAVA_LONG, counters + ((long) (h >>> 1) << COUNTERS_SHIFT) + ((long) direction << 4) + C_ORIG_BYTES);
+        return segment.get(JAVA_LONG, entry(h >>> 1) + E_ORIG_BYTES + ((long) direction << 3));
     }
 
     /** The Service VIP (original destination); meaningful with {@link ConntrackDescriptor#FLAG_DNAT}. */
@@ -642,8 +724,9 @@ public final class ConntrackTable {
     public long evicted() { return segment.get(JAVA_LONG, H_EVICTED); }
     public long insertFailures() { return segment.get(JAVA_LONG, H_INSERT_FAILURES); }
     public long insertClashes() { return segment.get(JAVA_LONG, H_INSERT_CLASHES); }
-    public long lookupHits() { return segment.get(JAVA_LONG, H_LOOKUP_HITS); }
-    public long lookupMisses() { return segment.get(JAVA_LONG, H_LOOKUP_MISSES); }
+    /** Lookup hits, including those not yet {@link #flushCounters flushed} to the header. */
+    public long lookupHits() { return segment.get(JAVA_LONG, H_LOOKUP_HITS) + pendingHits; }
+    public long lookupMisses() { return segment.get(JAVA_LONG, H_LOOKUP_MISSES) + pendingMisses; }
     public long generation() { return segment.get(JAVA_LONG, H_GENERATION); }
     /** The largest {@code now} passed to insert, update or expire. */
     public long clock() { return segment.get(JAVA_LONG, H_CLOCK); }

@@ -183,6 +183,7 @@ public final class Pipeline {
         }
         endBatch();
         conntrack.expire(now, EXPIRY_BUDGET);
+        conntrack.flushCounters();
         return batch.count();
     }
 

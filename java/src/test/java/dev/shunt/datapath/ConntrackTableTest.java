@@ -8,6 +8,9 @@ import java.util.List;
 import static dev.shunt.datapath.ConntrackDescriptor.*;
 import static dev.shunt.datapath.ConntrackTable.*;
 import static dev.shunt.datapath.Flows.*;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class ConntrackTableTest {
@@ -296,7 +299,56 @@ class ConntrackTableTest {
         assertThat(indexSlots(1000)).isEqualTo(4096);
         assertThat(indexSlots(1024)).isEqualTo(4096);
         assertThat(indexSlots(1025)).isEqualTo(8192);
-        assertThat(ConntrackTable.bytesFor(1 << 20)).isEqualTo(HEADER_SIZE + (4L << 20) * 8 + (1L << 20) * 96);
+        assertThat(ConntrackTable.bytesFor(1 << 20)).isEqualTo(HEADER_SIZE + (4L << 20) * 8 + (1L << 20) * 80);
         assertThat(table(100).indexSlots()).isEqualTo(512);
+    }
+
+    @Test
+    void everythingAnEstablishedPacketTouchesIsInTheEntrysLine() {
+        int[] hot = {E_ORIG_IPS, E_REPLY_IPS, E_ORIG_PORTS, E_REPLY_PORTS, E_PROTOCOL, E_TCP_STATE, E_FLAGS,
+            E_ORIG_PACKETS_HIGH, E_REPLY_PACKETS_HIGH, E_EXPIRES_AT, E_ORIG_BYTES, E_REPLY_BYTES, E_ORIG_PACKETS, E_REPLY_PACKETS};
+        for (int off : hot) {
+            assertThat(off).isBetween(0, ENTRY_SIZE - 1);
+        }
+        assertThat(ENTRY_SIZE).isEqualTo(64).isEqualTo(1 << ENTRY_SHIFT);
+        // index and entries start on a cache line, so every entry is exactly one line
+        assertThat(entriesOffset(indexSlots(100)) % 64).isZero();
+    }
+
+    @Test
+    void packetCountersCarryIntoTheirHighBits() {
+        ConntrackTable t = table(64);
+        int h = insertDnat(t, 40000, IPPROTO_UDP, T0);
+        long off = t.entry(entryIndex(h));
+        // 2^32 - 1 packets so far in the reply direction, 2^33 - 1 in the original one
+        t.segment().set(JAVA_INT, off + E_REPLY_PACKETS, -1);
+        t.segment().set(JAVA_INT, off + E_ORIG_PACKETS, -1);
+        t.segment().set(JAVA_SHORT, off + E_ORIG_PACKETS_HIGH, (short) 1);
+        assertThat(t.packets(h, REPLY)).isEqualTo((1L << 32) - 1);
+        assertThat(t.packets(h, ORIGINAL)).isEqualTo((1L << 33) - 1);
+        t.update(h | REPLY, 0, REPLY, 100, T0);
+        t.update(h, 0, ORIGINAL, 100, T0);
+        t.update(h, 0, ORIGINAL, 100, T0);
+        assertThat(t.packets(h, REPLY)).isEqualTo(1L << 32);
+        assertThat(t.packets(h, ORIGINAL)).isEqualTo((1L << 33) + 1);
+        assertThat(t.bytes(h, ORIGINAL)).isEqualTo(200);
+        assertThat(t.bytes(h, REPLY)).isEqualTo(100);
+        assertThat(t.flags(h) & FLAG_ASSURED).as("the flags next to the high bits are intact").isEqualTo(FLAG_ASSURED);
+    }
+
+    @Test
+    void lookupCountersReachTheHeaderWhenFlushed() {
+        ConntrackTable t = table(64);
+        insertDnat(t, 40000, IPPROTO_TCP, T0);
+        t.lookup(CLIENT, VIP, 40000, 80, IPPROTO_TCP, T0);
+        t.lookup(CLIENT, VIP, 40001, 80, IPPROTO_TCP, T0);
+        assertThat(t.segment().get(JAVA_LONG, H_LOOKUP_HITS)).as("not yet in the header").isZero();
+        assertThat(t.lookupHits()).isEqualTo(1);
+        assertThat(t.lookupMisses()).isEqualTo(1);
+        t.flushCounters();
+        assertThat(t.segment().get(JAVA_LONG, H_LOOKUP_HITS)).isEqualTo(1);
+        assertThat(t.segment().get(JAVA_LONG, H_LOOKUP_MISSES)).isEqualTo(1);
+        assertThat(t.lookupHits()).as("not counted twice").isEqualTo(1);
+        assertThat(t.lookupMisses()).isEqualTo(1);
     }
 }
