@@ -2,6 +2,8 @@
 # End-to-end smoke test of a Shunt node in the lab: builds if needed, brings the lab up, runs the
 # agent in the lab's node namespace, checks, fails loudly on the first miss, and tears everything
 # down on exit, also on failure. Usage: netns-scripts/smoke.sh [pods|services|all]   (default: all).
+# SHUNT_AGENT_OPTS is appended to the agent's command line, e.g.
+#   SHUNT_AGENT_OPTS="--offloads on" netns-scripts/smoke.sh
 # Every loop here is bounded in count and time; all traffic stays inside the lab's namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +42,7 @@ trap cleanup EXIT
 start_agent() {
     rm -f "$SOCK"
     nsenter --net=/run/netns/$NODE_NS "$JAVA" -jar "$JAR" agent --node n1 --pod-cidr 10.244.1.0/24 \
-        --state "$TMP/state" --socket "$SOCK" >>"$TMP/agent.log" 2>&1 &
+        --state "$TMP/state" --socket "$SOCK" ${SHUNT_AGENT_OPTS:-} >>"$TMP/agent.log" 2>&1 &
     AGENT_PID=$!
     for _ in $(seq 1 100); do
         [ -S "$SOCK" ] && shunt stats --socket "$SOCK" >/dev/null 2>&1 && return 0

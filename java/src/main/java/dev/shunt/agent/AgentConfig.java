@@ -27,12 +27,9 @@ public record AgentConfig(String node, Cidr podCidr, Path stateDir, Path socket,
     public static final String NODE_PORT_ADDRESS = "10.111.255.254";
     private static final Pattern NODE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?");
 
-    /**
-     * Offloads off for now: with them on, smoke.sh's established ClusterIP stream stalled after an
-     * agent kill -9 and restart (issue 9, open); {@code shunt agent --offloads on} turns them on.
-     */
+    /** Offloads on (if the kernel takes PACKET_VNET_HDR); {@code shunt agent --offloads off} turns them off. */
     public AgentConfig(String node, Cidr podCidr, Path stateDir, Path socket, int mtu) {
-        this(node, podCidr, stateDir, socket, mtu, false);
+        this(node, podCidr, stateDir, socket, mtu, true);
     }
 
     public AgentConfig {

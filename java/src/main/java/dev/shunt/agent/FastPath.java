@@ -92,6 +92,10 @@ final class FastPath implements AutoCloseable {
     private static AfPacketPort.Config portConfig(boolean offloads) {
         AfPacketPort.Config config = offloads ? AfPacketPort.Config.gso(75, 75)
                 : AfPacketPort.Config.defaults().withFrames(256, 256);
+        String bypass = System.getProperty("shunt.qdiscBypass"); // measurement only (measure-offload.sh)
+        if (bypass != null) {
+            config = config.withQdiscBypass(Boolean.parseBoolean(bypass));
+        }
         String ring = System.getProperty("shunt.rxRing", "v2");
         return switch (ring) {
             case "v2" -> config;

@@ -35,7 +35,7 @@ final class AgentCommand implements Runnable {
     @Option(names = "--offloads", paramLabel = "on|off", description = "Pods' and shunt0's TX checksum, TSO and GSO offloads, "
             + "carried through the fast path with virtio-net headers; on needs a kernel that takes PACKET_VNET_HDR "
             + "(checked at start, `shunt stats` shows the outcome). Default: ${DEFAULT-VALUE}.")
-    String offloads = "off"; // on once the kill -9 stall in smoke.sh is understood (issue 9)
+    String offloads = "on";
 
     @Override
     public void run() {

@@ -26,8 +26,8 @@ import static dev.shunt.sys.PacketSocketDescriptor.*;
  * <h2>Setup</h2>
  * {@link #open} creates the socket in the <em>calling thread's</em> network namespace (it stays
  * there for life), sets the TPACKET version, optionally PACKET_VNET_HDR (it must precede the
- * rings), PACKET_QDISC_BYPASS (transmit straight to the
- * driver) and PACKET_IGNORE_OUTGOING (the socket does not read back its own, or the host's,
+ * rings), PACKET_QDISC_BYPASS unless the config says otherwise (transmit straight to the
+ * driver; GSO configs go through dev_queue_xmit instead) and PACKET_IGNORE_OUTGOING (the socket does not read back its own, or the host's,
  * transmissions), creates both rings, maps them with one mmap (RX ring first, then TX ring, as the
  * kernel lays them out) and binds to the interface index last, so no frame arrives before the ring
  * exists.
@@ -44,9 +44,9 @@ import static dev.shunt.sys.PacketSocketDescriptor.*;
  * With {@link Config#vnetHeaderSize()} 10 every frame in both rings is preceded by a
  * struct virtio_net_hdr. Received frames still start at
  * {@link RxBatch#offset(int)}; their header is at {@link RxBatch#vnetHeaderOffset(int)}.
- * {@link #transmit} writes a header without GSO or checksum offload, with hdr_len = the frame
- * length (the kernel then builds a linear skb: PERFORMANCE.md), so frames go out as without one.
- * Carrying GSO frames end to end is a later change that needs nothing else reshaped.
+ * {@link #transmit} writes the frame's {@link VnetHeader} (none: a header without GSO or checksum
+ * offload), always with hdr_len = the frame length (the kernel then builds a linear skb:
+ * PERFORMANCE.md), so GSO and checksum-partial frames leave as they came.
  *
  * <h2>Memory ordering</h2>
  * Each slot's (V3 RX: each block's) status word is the hand-over point between this thread and the
@@ -99,7 +99,7 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
      * only matter for V3.
      */
     public record Config(int frameSize, int rxFrames, int txFrames, int vnetHeaderSize, boolean lockMemory,
-                         Version version, int rxBlockSize, int retireTimeoutMs) {
+                         Version version, int rxBlockSize, int retireTimeoutMs, boolean qdiscBypass) {
         /** V3 RX blocks of 64 KiB: 32 full-size frames, many more small ones. */
         public static final int DEFAULT_V3_BLOCK_SIZE = 64 * 1024;
         /** The shortest timer the kernel offers (its unit is the millisecond). */
@@ -141,27 +141,29 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
 
         /** V2, 2048-byte slots, 512 per ring (2 MiB per port), no vnet header, memory not locked. */
         public static Config defaults() {
-            return new Config(2048, 512, 512, 0, false, Version.V2, DEFAULT_V3_BLOCK_SIZE, DEFAULT_V3_RETIRE_MS);
+            return new Config(2048, 512, 512, 0, false, Version.V2, DEFAULT_V3_BLOCK_SIZE, DEFAULT_V3_RETIRE_MS, false);
         }
 
         /**
          * For GSO frames: V2, {@link #GSO_FRAME_SIZE} slots, {@code rx} + {@code tx} of them
-         * (rounded up to whole 1 MiB blocks of 15), vnet header on.
+         * (rounded up to whole 1 MiB blocks of 15), vnet header on, and no PACKET_QDISC_BYPASS: a
+         * GSO frame for a device that cannot take it whole must be segmented by dev_queue_xmit, not
+         * dropped by the direct path ({@link #withQdiscBypass}).
          */
         public static Config gso(int rx, int tx) {
             return new Config(GSO_FRAME_SIZE, rx, tx, VIRTIO_NET_HDR_SIZE, false, Version.V2,
-                    PACKED_BLOCK / GSO_FRAME_SIZE * GSO_FRAME_SIZE, DEFAULT_V3_RETIRE_MS);
+                    PACKED_BLOCK / GSO_FRAME_SIZE * GSO_FRAME_SIZE, DEFAULT_V3_RETIRE_MS, false);
         }
 
         /** The same options with other slots: {@code frameSize} bytes each. */
         public Config withFrameSize(int bytes) {
             int block = blockSize(bytes);
             int v3Block = Math.max(block, rxBlockSize / block * block);
-            return new Config(bytes, rxFrames, txFrames, vnetHeaderSize, lockMemory, version, v3Block, retireTimeoutMs);
+            return new Config(bytes, rxFrames, txFrames, vnetHeaderSize, lockMemory, version, v3Block, retireTimeoutMs, qdiscBypass);
         }
 
         public Config withFrames(int rx, int tx) {
-            return new Config(frameSize, rx, tx, vnetHeaderSize, lockMemory, version, rxBlockSize, retireTimeoutMs);
+            return new Config(frameSize, rx, tx, vnetHeaderSize, lockMemory, version, rxBlockSize, retireTimeoutMs, qdiscBypass);
         }
 
         /** A 10-byte struct virtio_net_hdr before every frame, or none. */
@@ -170,16 +172,28 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
         }
 
         public Config withVnetHeaderSize(int bytes) {
-            return new Config(frameSize, rxFrames, txFrames, bytes, lockMemory, version, rxBlockSize, retireTimeoutMs);
+            return new Config(frameSize, rxFrames, txFrames, bytes, lockMemory, version, rxBlockSize, retireTimeoutMs, qdiscBypass);
         }
 
         public Config withVersion(Version v) {
-            return new Config(frameSize, rxFrames, txFrames, vnetHeaderSize, lockMemory, v, rxBlockSize, retireTimeoutMs);
+            return new Config(frameSize, rxFrames, txFrames, vnetHeaderSize, lockMemory, v, rxBlockSize, retireTimeoutMs, qdiscBypass);
         }
 
         /** V3 RX geometry: block size in bytes and the block retire timer in ms. */
         public Config withV3Blocks(int blockSize, int retireMs) {
-            return new Config(frameSize, rxFrames, txFrames, vnetHeaderSize, lockMemory, version, blockSize, retireMs);
+            return new Config(frameSize, rxFrames, txFrames, vnetHeaderSize, lockMemory, version, blockSize, retireMs, qdiscBypass);
+        }
+
+        /**
+         * PACKET_QDISC_BYPASS on or off. With it the kernel hands each frame straight to the driver
+         * (dev_direct_xmit), which drops any frame the device cannot take as it is: a GSO frame to a
+         * device without TSO for it (the kernel would have to segment it, and __dev_direct_xmit
+         * drops every skb that validate_xmit_skb replaced) silently, counted only as the device's
+         * TX dropped. Without it frames go through dev_queue_xmit, which segments such a frame
+         * in software (docs/kernel-notes.md).
+         */
+        public Config withQdiscBypass(boolean on) {
+            return new Config(frameSize, rxFrames, txFrames, vnetHeaderSize, lockMemory, version, rxBlockSize, retireTimeoutMs, on);
         }
 
         public boolean vnetHeader() {
@@ -296,7 +310,9 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
             if (config.vnetHeader()) {
                 PacketSockets.setVnetHeader(fd, true); // before the rings, or EBUSY
             }
-            PacketSockets.setQdiscBypass(fd, true);
+            if (config.qdiscBypass()) {
+                PacketSockets.setQdiscBypass(fd, true);
+            }
             PacketSockets.setIgnoreOutgoing(fd, true);
             int block = config.blockSize();
             int perBlock = block / config.frameSize();
@@ -600,6 +616,7 @@ public final class AfPacketPort implements PollablePort, AutoCloseable {
     @Override
     public String toString() {
         return "port " + id + " " + name + " (AF_PACKET " + config.version() + ", " + config.rxFrames() + "+" + txFrames
-                + " x " + frameSize + " B" + (vnetBytes != 0 ? ", vnet header " + vnetBytes + " B" : "") + ")";
+                + " x " + frameSize + " B" + (vnetBytes != 0 ? ", vnet header " + vnetBytes + " B" : "")
+                + (config.qdiscBypass() ? "" : ", through the qdisc layer") + ")";
     }
 }
