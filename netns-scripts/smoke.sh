@@ -251,7 +251,8 @@ stage_services() {
     ok "Service changes while traffic flows: the unrelated flow lost 0 of $(json "d['sent']" <"$TMP/unrelated.json")"
 
     # A UDP client on a backend that goes away moves on, losing at most one reply.
-    in_pod c1 "$CLIENT" udp-stream "$vip" 53 4 0.1 >"$TMP/moved.json" &
+    # 8 s: the two CLI calls below (a JVM start each) can take 2 s apiece on a loaded machine.
+    in_pod c1 "$CLIENT" udp-stream "$vip" 53 8 0.1 >"$TMP/moved.json" &
     bg=$!
     sleep 1
     local victim; victim=$(flow_backend udp "${IP[c1]}" web) || fail "no UDP flow from c1 in shunt flows"
