@@ -1,18 +1,10 @@
 package dev.shunt.bench;
 
 import dev.shunt.bench.lab.ServiceLab;
-import dev.shunt.sys.Fd;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
@@ -31,23 +23,7 @@ import java.util.concurrent.TimeUnit;
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-public class UdpFlowBench extends BenchmarkDefaults {
-    @Param({"iptables", "nftables", "shunt"})
-    public String dataplane;
-
-    @Param({"1", "1000", "10000"})
-    public int services;
-
-    private ServiceLab lab;
-    private Thread inside;
-    private Fd home;
-
-    @Setup(Level.Trial)
-    public void setUp() {
-        lab = ServiceLab.start(ServiceLab.Dataplane.parse(dataplane), services);
-        lab.flushConntrack();
-    }
-
+public class UdpFlowBench extends ServiceLabBench {
     @Benchmark
     public int flow(Failures failures) {
         enterOnce();
@@ -56,44 +32,6 @@ public class UdpFlowBench extends BenchmarkDefaults {
         } catch (IOException e) {
             failures.failures++;
             return -1;
-        }
-    }
-
-    /** JMH keeps one worker thread per benchmark thread for a trial; it is moved into the client pod on its first call. */
-    private void enterOnce() {
-        if (Thread.currentThread() != inside) {
-            if (home != null) {
-                ServiceLab.leave(home);
-            }
-            home = lab.enterClient();
-            inside = Thread.currentThread();
-        }
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        try {
-            if (home != null && Thread.currentThread() == inside) {
-                ServiceLab.leave(home);
-            }
-        } finally {
-            home = null;
-            inside = null;
-            if (lab != null) {
-                lab.close();
-            }
-        }
-    }
-
-    /** Requests that failed or got no reply in time, per iteration. Expected: 0. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    public static class Failures {
-        public long failures;
-
-        @Setup(Level.Iteration)
-        public void reset() {
-            failures = 0;
         }
     }
 }
