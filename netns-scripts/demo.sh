@@ -22,6 +22,7 @@ show() { printf '$ shunt %s\n' "$*"; shunt "$@"; }   # what a user would type, t
 cleanup() {
     set +e
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    pkill -f "$ROOT/netns-scripts/lib/podserver.py" 2>/dev/null   # any web server still alive
     if [ -n "$AGENT_PID" ]; then kill -TERM "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; fi
     "$ROOT/netns-scripts/lab.sh" down >/dev/null
     rm -rf "$TMP"

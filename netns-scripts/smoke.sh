@@ -33,6 +33,7 @@ ok() { echo "ok   $*"; }
 cleanup() {
     set +e
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    pkill -f "$SERVER" 2>/dev/null   # any pod server still alive (each also stops by itself)
     if [ -n "$AGENT_PID" ]; then kill -TERM "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; fi
     "$ROOT/netns-scripts/lab.sh" down >/dev/null
     rm -rf "$TMP"
@@ -158,7 +159,9 @@ PYEOF
 json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 cluster_ip() { shunt service list --json --socket "$SOCK" | json "[s['clusterIp'] for s in d if s['name']=='$1'][0]"; }
 serve() { # pod: a podserver answering with the pod's name on TCP 8080 and UDP 5353
-    in_pod "$1" "$SERVER" "$1" --tcp 8080 --udp 5353 --lifetime 300 >/dev/null 2>&1 &
+    # ip netns exec execs the server, so $! is the server itself (through the in_pod function it
+    # would be a subshell, and killing that would leave the server running).
+    ip netns exec "$(pod_ns "$1")" "$PY" "$SERVER" "$1" --tcp 8080 --udp 5353 --lifetime 300 >/dev/null 2>&1 &
     PIDS+=($!)
 }
 wait_serving() { # pod ip: until the podserver answers (bounded)
