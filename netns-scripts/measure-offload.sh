@@ -79,20 +79,7 @@ echo "kernel $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) a
 # 1. The kernel: a node namespace routing two /32 pods over veths (gateway 169.254.1.1 on the node
 #    end of each veth, as the CNI ptp plugin lays it out), pod offloads on; ClusterIP = one DNAT rule.
 K=shunt-meas-oknode
-ip netns add $K; ip -n $K link set lo up
-ip netns exec $K sysctl -qw net.ipv4.ip_forward=1
-i=0
-for p in a b; do
-    i=$((i + 1)); ns=shunt-meas-ok$p; podip=10.244.250.$i
-    ip netns add "$ns"; ip -n "$ns" link set lo up
-    ip -n $K link add "shunt-mok$p" type veth peer name eth0 netns "$ns"
-    ip -n $K link set "shunt-mok$p" up
-    ip -n $K addr add 169.254.1.1/32 dev "shunt-mok$p"
-    ip -n $K route add "$podip/32" dev "shunt-mok$p"
-    ip -n "$ns" addr add "$podip/32" dev eth0; ip -n "$ns" link set eth0 up
-    ip -n "$ns" route add 169.254.1.1 dev eth0 scope link
-    ip -n "$ns" route add default via 169.254.1.1 dev eth0
-done
+kernel_pod_pair $K shunt-meas-ok shunt-mok 10.244.250
 ip netns exec $K nft -f - <<'EOF'
 table ip shunt-meas {
     chain prerouting {

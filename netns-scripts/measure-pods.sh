@@ -40,20 +40,7 @@ measure() { # label client-ns server-ns server-ip
 # 1. Plain kernel routing: a node namespace routing two /32 pods over veths (as the CNI ptp plugin
 #    lays them out: the gateway 169.254.1.1 on the node end of each veth), offloads on.
 K=shunt-meas-knode
-ip netns add $K; ip -n $K link set lo up
-ip netns exec $K sysctl -qw net.ipv4.ip_forward=1
-i=0
-for p in a b; do
-    i=$((i + 1)); ns=shunt-meas-k$p; podip=10.244.250.$i
-    ip netns add "$ns"; ip -n "$ns" link set lo up
-    ip -n $K link add "shunt-mk$p" type veth peer name eth0 netns "$ns"
-    ip -n $K link set "shunt-mk$p" up
-    ip -n $K addr add 169.254.1.1/32 dev "shunt-mk$p"   # the pods' gateway, as the ptp plugin gives it
-    ip -n $K route add "$podip/32" dev "shunt-mk$p"
-    ip -n "$ns" addr add "$podip/32" dev eth0; ip -n "$ns" link set eth0 up
-    ip -n "$ns" route add 169.254.1.1 dev eth0 scope link
-    ip -n "$ns" route add default via 169.254.1.1 dev eth0
-done
+kernel_pod_pair $K shunt-meas-k shunt-mk 10.244.250
 measure "kernel veth routing (offloads on)" shunt-meas-ka shunt-meas-kb 10.244.250.2
 for p in a b; do ip netns exec shunt-meas-k$p ethtool -K eth0 tx off tso off gso off >/dev/null 2>&1; done
 measure "kernel veth routing (offloads off)" shunt-meas-ka shunt-meas-kb 10.244.250.2

@@ -67,20 +67,7 @@ printf "%-40s %8s %8s %8s %8s\n" "" "1 cl." "4 cl." "avg ms" "Gbit/s"
 # 1. Plain kernel routing: a node namespace routing two /32 pods over veths (the gateway
 #    169.254.1.1 on the node end of each veth, as the CNI ptp plugin lays it out).
 K=shunt-meas-rknode
-ip netns add $K; ip -n $K link set lo up
-ip netns exec $K sysctl -qw net.ipv4.ip_forward=1
-i=0
-for p in a b; do
-    i=$((i + 1)); ns=shunt-meas-rk$p; podip=10.244.252.$i
-    ip netns add "$ns"; ip -n "$ns" link set lo up
-    ip -n $K link add "shunt-mrk$p" type veth peer name eth0 netns "$ns"
-    ip -n $K link set "shunt-mrk$p" up
-    ip -n $K addr add 169.254.1.1/32 dev "shunt-mrk$p"
-    ip -n $K route add "$podip/32" dev "shunt-mrk$p"
-    ip -n "$ns" addr add "$podip/32" dev eth0; ip -n "$ns" link set eth0 up
-    ip -n "$ns" route add 169.254.1.1 dev eth0 scope link
-    ip -n "$ns" route add default via 169.254.1.1 dev eth0
-done
+kernel_pod_pair $K shunt-meas-rk shunt-mrk 10.244.252
 measure "kernel veth routing, offloads on" shunt-meas-rka shunt-meas-rkb 10.244.252.2
 for p in a b; do ip netns exec shunt-meas-rk$p ethtool -K eth0 tx off tso off gso off >/dev/null 2>&1; done
 measure "kernel veth routing, offloads off" shunt-meas-rka shunt-meas-rkb 10.244.252.2

@@ -10,3 +10,24 @@ PY=/usr/bin/python3   # Debian's (with scapy), not whatever python3 comes first 
 
 # The median of the numbers on stdin, one per line.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+
+# The kernel reference lab: node namespace NODE routing two /32 pods, namespaces PODPREFIX-a and
+# PODPREFIX-b at NET.1 and NET.2, over veths named VETHPREFIX-a/-b on the node side, laid out as
+# the CNI ptp plugin does (the gateway 169.254.1.1 on the node end of each veth). The caller
+# removes the namespaces.   Usage: kernel_pod_pair NODE PODPREFIX VETHPREFIX NET
+kernel_pod_pair() {
+    local node=$1 podprefix=$2 vethprefix=$3 net=$4 i=0 p ns podip
+    ip netns add "$node"; ip -n "$node" link set lo up
+    ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
+    for p in a b; do
+        i=$((i + 1)); ns=$podprefix$p; podip=$net.$i
+        ip netns add "$ns"; ip -n "$ns" link set lo up
+        ip -n "$node" link add "$vethprefix$p" type veth peer name eth0 netns "$ns"
+        ip -n "$node" link set "$vethprefix$p" up
+        ip -n "$node" addr add 169.254.1.1/32 dev "$vethprefix$p"
+        ip -n "$node" route add "$podip/32" dev "$vethprefix$p"
+        ip -n "$ns" addr add "$podip/32" dev eth0; ip -n "$ns" link set eth0 up
+        ip -n "$ns" route add 169.254.1.1 dev eth0 scope link
+        ip -n "$ns" route add default via 169.254.1.1 dev eth0
+    done
+}
