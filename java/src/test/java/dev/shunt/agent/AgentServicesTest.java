@@ -168,19 +168,24 @@ class AgentServicesTest {
                     assertThat(c.backend()).startsWith("web-");
                 }
             } finally {
-                for (AutoCloseable c : closeables.reversed()) {
-                    try {
-                        c.close();
-                    } catch (Exception ignored) {
-                        // best effort: the namespaces go below
-                    }
-                }
-                for (String pod : agent.pods().keySet()) {
-                    agent.deletePod(pod);
-                }
-                agent.close();
+                stop(agent);
             }
         }
+    }
+
+    /** Closes what the test opened (servers, connections), then deletes every pod and stops the agent. */
+    private void stop(Agent agent) {
+        for (AutoCloseable c : closeables.reversed()) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // best effort: the namespaces go below
+            }
+        }
+        for (String pod : agent.pods().keySet()) {
+            agent.deletePod(pod);
+        }
+        agent.close();
     }
 
     @Test
@@ -218,17 +223,7 @@ class AgentServicesTest {
                 assertThat(busyPort.exit()).isEqualTo(Main.EXIT_FAILURE);
                 assertThat(busyPort.err()).isEqualTo("shunt: error: no port 'nope': a pod's name or 'host'\n");
             } finally {
-                for (AutoCloseable c : closeables.reversed()) {
-                    try {
-                        c.close();
-                    } catch (Exception ignored) {
-                        // best effort
-                    }
-                }
-                for (String pod : agent.pods().keySet()) {
-                    agent.deletePod(pod);
-                }
-                agent.close();
+                stop(agent);
             }
         }
     }
