@@ -8,6 +8,16 @@ JAR="$ROOT/java/target/shunt.jar"
 [ -f "$JAR" ] || (cd "$ROOT" && mvn -B -q -DskipTests package)
 PY=/usr/bin/python3   # Debian's (with scapy), not whatever python3 comes first on PATH
 
+# The lab scripts use fixed names (shunt-lab-*, shunt-n1-*, /dev/shm/shunt-n1-conntrack), so two
+# of them at once would tear down each other's lab: the second one waits for the first. The lock
+# is fd 9, held until the script exits (children that outlive it would hold it too, which the
+# scripts' cleanup traps prevent).
+exec 9>/run/lock/shunt-lab.lock
+if ! flock -n 9; then
+    echo "$(basename "$0"): another Shunt lab script is running; waiting up to 15 min" >&2
+    flock -w 900 9 || { echo "$(basename "$0"): gave up waiting for the lab lock" >&2; exit 1; }
+fi
+
 # The median of the numbers on stdin, one per line.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
