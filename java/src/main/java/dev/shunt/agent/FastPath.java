@@ -7,6 +7,7 @@ import dev.shunt.datapath.DatapathCounters;
 import dev.shunt.datapath.ForwardingTable;
 import dev.shunt.datapath.Pipeline;
 import dev.shunt.datapath.PollLoop;
+import dev.shunt.netlink.Link;
 import dev.shunt.netlink.MacAddress;
 import dev.shunt.netlink.NetlinkException;
 import dev.shunt.netlink.NetlinkHandle;
@@ -127,13 +128,14 @@ final class FastPath implements AutoCloseable {
         });
         installDrop(pod.hostVeth());
         int id = usedIds.nextClearBit(1);
-        int ifindex = netlink.links().get(pod.hostVeth()).index();
+        Link link = netlink.links().get(pod.hostVeth());
+        int ifindex = link.index();
         AfPacketPort port = NetworkNamespace.callIn(nodeNamespace, "port-open-" + pod.hostVeth(),
                 () -> AfPacketPort.open(id, pod.hostVeth(), ifindex, portConfig));
         usedIds.set(id);
         ports.put(pod.name(), port);
         pods.put(pod.name(), pod);
-        pipeline.attach(port);
+        pipeline.attach(port, link.mtu()); // the pod's eth0 has the same MTU: longer packets get fragmentation-needed
         publishForwarding();
         loop.add(port);
     }
@@ -145,11 +147,12 @@ final class FastPath implements AutoCloseable {
      */
     void attachHost(String fastPathEnd, long hostStackMac) {
         installDrop(fastPathEnd);
-        int ifindex = netlink.links().get(fastPathEnd).index();
+        Link link = netlink.links().get(fastPathEnd);
+        int ifindex = link.index();
         hostPort = NetworkNamespace.callIn(nodeNamespace, "port-open-" + fastPathEnd,
                 () -> AfPacketPort.open(HOST_PORT, fastPathEnd, ifindex, portConfig));
         hostMac = hostStackMac;
-        pipeline.attach(hostPort);
+        pipeline.attach(hostPort, link.mtu());
         publishForwarding();
         loop.add(hostPort);
     }
