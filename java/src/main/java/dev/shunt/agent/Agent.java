@@ -4,7 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shunt.ipam.Cidr;
 import dev.shunt.ipam.IpamStore;
+import dev.shunt.netlink.Address;
 import dev.shunt.netlink.NetlinkHandle;
+import dev.shunt.overlay.OverlayPeer;
+import dev.shunt.overlay.OverlayPeers;
+import dev.shunt.overlay.PeerChanges;
+import dev.shunt.overlay.VxlanConfig;
+import dev.shunt.overlay.VxlanDevice;
 import dev.shunt.netns.NetworkNamespace;
 
 import dev.shunt.service.ServiceTable;
@@ -51,6 +57,10 @@ public final class Agent implements AutoCloseable {
     private final Captures captures;
     private final long startedAt = System.currentTimeMillis();
     private ApiServer api;
+    /** The overlay (null on a node without one): the VXLAN device and the remote nodes programmed on it. */
+    private VxlanDevice vxlan;
+    private OverlayPeers overlayPeers;
+    private List<OverlayPeer> peers = List.of();
 
     private Agent(AgentConfig config) {
         this.config = config;
@@ -89,6 +99,9 @@ public final class Agent implements AutoCloseable {
                     List.of(config.podCidr(), AgentConfig.CLUSTER_CIDR, AgentConfig.SERVICE_CIDR),
                     agent.fastPath.offloads());
             agent.fastPath.attachHost(HostPort.FAST_PATH_END, hostMac);
+            if (config.overlay() != null) {
+                agent.startOverlay(config.overlay());
+            }
             NodeRules.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END, AgentConfig.NODE_PORT_ADDRESS);
             synchronized (agent) {
                 agent.adopt();
@@ -289,6 +302,20 @@ public final class Agent implements AutoCloseable {
             status.put("podCidr", config.podCidr().toString());
             status.put("pods", pods.size());
             status.put("uptimeSeconds", (System.currentTimeMillis() - startedAt) / 1000);
+            if (vxlan != null) {
+                VxlanConfig vx = vxlan.config();
+                Map<String, Object> overlay = new LinkedHashMap<>();
+                overlay.put("device", vx.name());
+                overlay.put("underlayIp", vx.local().getHostAddress());
+                overlay.put("vni", vx.vni());
+                overlay.put("port", vx.port());
+                overlay.put("mtu", vx.mtu());
+                overlay.put("vtepMac", vx.vtepMac().toString());
+                overlay.put("peers", peers.stream().map(p -> Map.of("node", p.nodeName(), "underlayIp",
+                        p.underlayIp().getHostAddress(), "podCidr", p.podCidr().toString(), "vtepMac", p.vtepMac().toString()))
+                        .toList());
+                status.put("overlay", overlay);
+            }
             return ApiServer.Response.ok(JSON.writeValueAsString(status));
         }
         if (path.equals("/v1/stats") && method.equals("GET")) {
@@ -411,6 +438,75 @@ public final class Agent implements AutoCloseable {
     }
 
     /** {@code graceful}: also removes the connection table file (a failed start leaves it to adopt). */
+    /**
+     * Creates (or adopts) {@code shunt.vx} on the underlay address's interface, with an MTU 50
+     * bytes below it, and puts it on the fast path. Refuses a pod MTU that would not fit through
+     * it: pods would send packets the overlay must refuse.
+     */
+    private void startOverlay(AgentConfig.Overlay overlay) {
+        Address underlay = netlink.addresses().list().stream()
+                .filter(a -> a.prefix().address().equals(overlay.underlayIp())).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("underlay IP " + overlay.underlayIp().getHostAddress()
+                        + " is not an address of any interface of this node"));
+        dev.shunt.netlink.Link underlayLink = netlink.links().list().stream().filter(l -> l.index() == underlay.index())
+                .findFirst().orElseThrow();
+        VxlanConfig vx = VxlanConfig.forNode(config.node(), overlay.underlayIp(), underlayLink.mtu())
+                .withVni(overlay.vni()).withPort(overlay.port()).withUnderlayDevice(underlayLink.name());
+        if (config.mtu() > vx.mtu()) {
+            throw new IllegalArgumentException("pod MTU " + config.mtu() + " does not fit the overlay: the underlay "
+                    + underlayLink.name() + " has MTU " + underlayLink.mtu() + ", so pods get at most " + vx.mtu()
+                    + " (underlay - " + VxlanConfig.ENCAPSULATION_OVERHEAD + ")");
+        }
+        vxlan = new VxlanDevice(netlink, vx);
+        VxlanDevice.Ensured ensured = vxlan.ensure();
+        System.err.println("shunt agent: overlay " + vx.name() + " " + ensured.outcome().name().toLowerCase()
+                + (ensured.changes().isEmpty() ? "" : " " + ensured.changes()) + ", VNI " + vx.vni() + ", port " + vx.port()
+                + ", MTU " + vx.mtu() + ", VTEP MAC " + vx.vtepMac());
+        overlayPeers = new OverlayPeers(netlink, vx);
+        overlayPeers.reconcile(List.of()); // a recreated device lost its entries; stale ones of an old run go
+        fastPath.attachOverlay(vx.name());
+    }
+
+    /** This node as the overlay's peers see it, or null without an overlay. */
+    public synchronized OverlayPeer overlaySelf() {
+        if (vxlan == null) {
+            return null;
+        }
+        VxlanConfig vx = vxlan.config();
+        return new OverlayPeer(config.node(), vx.local(), vx.vtepMac(),
+                dev.shunt.netlink.IpPrefix.parse(config.podCidr().toString()));
+    }
+
+    /**
+     * The other nodes of the cluster, as the state source knows them (this node, if listed, is
+     * skipped): their FDB and neighbour entries on {@code shunt.vx} are reconciled (missing ones
+     * added, stale ones removed) and the fast path routes their pod CIDRs to the overlay.
+     */
+    public synchronized PeerChanges setPeers(java.util.Collection<OverlayPeer> all) {
+        if (vxlan == null) {
+            throw new IllegalStateException("node " + config.node() + " runs without an overlay (start it with an underlay IP)");
+        }
+        List<OverlayPeer> remote = all.stream().filter(p -> !p.nodeName().equals(config.node())).toList();
+        for (OverlayPeer p : remote) {
+            Cidr theirs = Cidr.parse(p.podCidr().toString());
+            if (theirs.overlaps(config.podCidr())) {
+                throw new IllegalArgumentException("node " + p.nodeName() + "'s pod CIDR " + theirs
+                        + " overlaps this node's " + config.podCidr());
+            }
+        }
+        PeerChanges changes = overlayPeers.reconcile(remote);
+        List<FastPath.RemoteNode> routes = remote.stream().map(p -> new FastPath.RemoteNode(
+                FastPath.ipv4(p.podCidr().address().getHostAddress()), p.podCidr().length(), FastPath.mac(p.vtepMac().toString())))
+                .toList();
+        fastPath.setRemoteNodes(routes);
+        peers = remote;
+        return changes;
+    }
+
+    public synchronized List<OverlayPeer> peers() {
+        return peers;
+    }
+
     private void stop(boolean graceful) {
         if (api != null) {
             api.close();
@@ -418,6 +514,9 @@ public final class Agent implements AutoCloseable {
         scheduler.shutdownNow();
         captures.stop();
         fastPath.close();
+        if (vxlan != null) {
+            vxlan.remove();
+        }
         if (graceful) {
             conntrack.delete();
         } else {
