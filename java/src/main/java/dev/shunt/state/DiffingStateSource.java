@@ -1,0 +1,50 @@
+package dev.shunt.state;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A {@link StateSource} fed whole states: each {@link #publish} is compared with the state before
+ * and the difference goes to the listeners as the changes of one new revision (none if nothing
+ * changed, so publishing the same state again is free for listeners). Revision 0 is the empty
+ * state it starts with; each publish that changes something makes the next one. Revisions live as
+ * long as this object: a new one (e.g. after an agent restart) starts over, and its listeners start
+ * from a snapshot.
+ *
+ * <p>Thread-safe: publishing and subscribing are serialised on this object, so a listener sees its
+ * snapshot and then every later change exactly once, in order.
+ */
+public final class DiffingStateSource implements StateSource {
+    private final List<StateListener> listeners = new CopyOnWriteArrayList<>();
+    private ClusterState current = ClusterState.EMPTY;
+    private long revision;
+
+    /** Makes {@code next} the current state; returns the changes delivered (empty if none). */
+    public synchronized List<StateChange> publish(ClusterState next) {
+        List<StateChange> changes = current.changesTo(next);
+        current = next;
+        if (changes.isEmpty()) {
+            return changes;
+        }
+        revision++;
+        for (StateListener l : listeners) {
+            l.changes(revision, changes);
+        }
+        return changes;
+    }
+
+    public synchronized ClusterState current() {
+        return current;
+    }
+
+    public synchronized long revision() {
+        return revision;
+    }
+
+    @Override
+    public synchronized AutoCloseable subscribe(StateListener listener) {
+        listener.snapshot(revision, current);
+        listeners.add(listener);
+        return () -> listeners.remove(listener);
+    }
+}
