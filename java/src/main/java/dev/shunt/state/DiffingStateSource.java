@@ -33,6 +33,11 @@ public final class DiffingStateSource implements StateSource {
         return changes;
     }
 
+    /** Whether anyone listens: a holder may leave states unpublished (and uncomputed) until someone does. */
+    public boolean hasListeners() {
+        return !listeners.isEmpty();
+    }
+
     public synchronized ClusterState current() {
         return current;
     }
