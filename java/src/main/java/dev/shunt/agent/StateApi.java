@@ -68,7 +68,8 @@ final class StateApi {
     private final PodNetwork podNetwork;
     private final StateRecords<Node> nodes;
     private final StateRecords<Pod> remotePods;
-    private final DiffingStateSource source = new DiffingStateSource();
+    private final DiffingStateSource source = new DiffingStateSource(e -> System.err.println(
+            "shunt agent: a follower of the desired state failed and no longer follows it: " + e));
 
     StateApi(Agent agent, AgentConfig config, ServiceRegistry services, ServiceStore serviceStore, PodNetwork podNetwork) {
         this.agent = agent;

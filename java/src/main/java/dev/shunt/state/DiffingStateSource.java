@@ -2,6 +2,7 @@ package dev.shunt.state;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * A {@link StateSource} fed whole states: each {@link #publish} is compared with the state before
@@ -12,12 +13,19 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * from a snapshot.
  *
  * <p>Thread-safe: publishing and subscribing are serialised on this object, so a listener sees its
- * snapshot and then every later change exactly once, in order.
+ * snapshot and then every later change exactly once, in order. A listener that throws is dropped
+ * (it would hold a state that no longer follows) and its exception handed to {@code
+ * onListenerFailure}: the publisher's own work (e.g. the agent's) must not fail for a follower's bug.
  */
 public final class DiffingStateSource implements StateSource {
     private final List<StateListener> listeners = new CopyOnWriteArrayList<>();
+    private final Consumer<RuntimeException> onListenerFailure;
     private ClusterState current = ClusterState.EMPTY;
     private long revision;
+
+    public DiffingStateSource(Consumer<RuntimeException> onListenerFailure) {
+        this.onListenerFailure = onListenerFailure;
+    }
 
     /** Makes {@code next} the current state; returns the changes delivered (empty if none). */
     public synchronized List<StateChange> publish(ClusterState next) {
@@ -28,7 +36,12 @@ public final class DiffingStateSource implements StateSource {
         }
         revision++;
         for (StateListener l : listeners) {
-            l.changes(revision, changes);
+            try {
+                l.changes(revision, changes);
+            } catch (RuntimeException e) {
+                listeners.remove(l);
+                onListenerFailure.accept(e);
+            }
         }
         return changes;
     }

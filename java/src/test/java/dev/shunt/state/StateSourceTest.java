@@ -60,7 +60,9 @@ class StateSourceTest {
 
     @Test
     void listenersGetASnapshotThenEveryChangeOnceInOrder() throws Exception {
-        DiffingStateSource source = new DiffingStateSource();
+        DiffingStateSource source = new DiffingStateSource(e -> {
+            throw new AssertionError("no listener fails here", e);
+        });
         Replica early = new Replica();
         AutoCloseable earlyHandle = source.subscribe(early);
         assertThat(early.snapshots).isEqualTo(1);
@@ -96,6 +98,31 @@ class StateSourceTest {
         earlyHandle.close();
         source.publish(ClusterState.EMPTY);
         assertThat(early.state).isNotEqualTo(ClusterState.EMPTY);
+    }
+
+    @Test
+    void aListenerThatThrowsIsDroppedAndTheOthersGoOn() {
+        List<RuntimeException> failures = new ArrayList<>();
+        DiffingStateSource source = new DiffingStateSource(failures::add);
+        StateListener broken = new StateListener() {
+            @Override
+            public void snapshot(long revision, ClusterState state) {}
+
+            @Override
+            public void changes(long revision, List<StateChange> changes) {
+                throw new IllegalStateException("broken follower");
+            }
+        };
+        source.subscribe(broken);
+        Replica fine = new Replica();
+        source.subscribe(fine);
+        Random random = new Random(BASE_SEED);
+        for (int i = 0; i < 5; i++) {
+            ClusterState next = randomState(random);
+            source.publish(next);
+            assertThat(fine.state).isEqualTo(next);
+        }
+        assertThat(failures).singleElement().extracting(Throwable::getMessage).isEqualTo("broken follower");
     }
 
     @Test
