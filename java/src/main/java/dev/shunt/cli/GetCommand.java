@@ -55,6 +55,7 @@ final class GetCommand implements Runnable {
             try {
                 out.print(new YAMLMapper().enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
                         .enable(YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS).writeValueAsString(list));
+                out.flush();
             } catch (IOException e) {
                 throw new IllegalStateException("cannot write YAML: " + e.getMessage(), e);
             }

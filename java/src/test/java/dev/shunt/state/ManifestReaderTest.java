@@ -299,6 +299,14 @@ class ManifestReaderTest {
         assertThat(json).contains("\"terminating\" : true", "\"pod\" : \"web-1\"");
     }
 
+    @Test
+    void theExampleInTheReadmeReadsWithoutAWarning() throws java.io.IOException {
+        Manifest m = ManifestReader.read(java.nio.file.Files.readString(java.nio.file.Path.of("../netns-scripts/examples/web.yaml")));
+        assertThat(m.warnings()).isEmpty();
+        assertThat(m.objects()).extracting(StateObject::path)
+                .containsExactly("pods/web-1", "pods/web-2", "pods/web-3", "pods/client", "services/web", "services/shop");
+    }
+
     private static ManifestException refused(String text) {
         try {
             ManifestReader.read(text);
