@@ -386,9 +386,8 @@ final class StateApi {
 
     /** Carries the steps out, new pods first (kernel work, the likeliest to fail); on a failure undoes what was done. */
     private void commit(List<Step> steps) {
-        List<Step> order = new ArrayList<>();
-        steps.stream().filter(s -> s.object() instanceof Pod && s.outcome().equals("created")).forEach(order::add);
-        steps.stream().filter(s -> !order.contains(s)).forEach(order::add);
+        List<Step> order = new ArrayList<>(steps.stream().filter(StateApi::createsPod).toList());
+        steps.stream().filter(s -> !createsPod(s)).forEach(order::add);
         Deque<Runnable> undo = new ArrayDeque<>();
         StateObject current = null;
         try {
@@ -411,6 +410,10 @@ final class StateApi {
             agent.publishServices();
             throw new IllegalStateException((current == null ? "" : current.path() + ": ") + e.getMessage() + "; nothing applied", e);
         }
+    }
+
+    private static boolean createsPod(Step step) {
+        return step.object() instanceof Pod && step.outcome().equals("created");
     }
 
     // ---- delete

@@ -307,6 +307,36 @@ class AgentApplyTest {
         }
     }
 
+    @Test
+    void aStepThatFailsHalfWayIsUndoneWithWhatWentBefore() throws Exception {
+        String node = "t-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
+        AgentConfig config = new AgentConfig(node, Cidr.parse("10.244.5.0/24"), dir.resolve("state"), dir.resolve("s.sock"), 1450);
+        String sock = config.socket().toString();
+        try (ScratchNamespace nodeNs = ScratchNamespace.create("node")) {
+            Agent agent = nodeNs.namespace().call(() -> Agent.start(config));
+            try {
+                assertThat(apply(sock, WEB).out()).isEqualTo("service/web created\n");
+                // The link web-2's plumbing needs is taken: its creation fails after web-1's succeeded.
+                String blocked = new PodNetwork(node, config.podCidr(), 1450, null, null).hostVethOf("web-2");
+                nodeNs.netlink().links().add(dev.shunt.netlink.VethSpec.of(blocked, "shunt-tblk"));
+                String before = JSON.writeValueAsString(List.of(get(sock, "services"), get(sock, "pods"), get(sock, "nodes")));
+                Result failed = apply(sock, PODS + "---\n" + WEB.replace("port: 80\n", "port: 81\n"));
+                assertThat(failed.exit()).isEqualTo(Main.EXIT_FAILURE);
+                assertThat(failed.err()).isEqualTo("shunt: error: pods/web-2: pod 'web-2' exists already (link " + blocked
+                        + " is there); nothing applied\n");
+                assertThat(JSON.writeValueAsString(List.of(get(sock, "services"), get(sock, "pods"), get(sock, "nodes"))))
+                        .isEqualTo(before);
+                assertThat(agent.pods()).isEmpty();
+                assertThat(Witness.run(List.of("ip", "netns", "list"))).doesNotContain("shunt-" + node + "-");
+                // No pod veth is left on the node but the one that blocked web-2.
+                assertThat(Witness.run(List.of("ip", "-n", nodeNs.name(), "-o", "link", "show")).lines()
+                        .filter(l -> l.contains(": shp"))).singleElement().asString().contains(blocked + "@shunt-tblk");
+            } finally {
+                stop(agent);
+            }
+        }
+    }
+
     private static Result apply(String sock, String text) {
         InputStream stdin = System.in;
         System.setIn(new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)));
