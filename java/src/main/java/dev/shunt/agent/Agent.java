@@ -52,6 +52,8 @@ public final class Agent implements AutoCloseable {
     private final Map<String, PodRecord> pods = new TreeMap<>();
     private final ServiceStore serviceStore;
     private final ServiceRegistry services;
+    /** Manifests (shunt apply/delete/get) and the desired state as a source: see {@link StateApi}. */
+    private final StateApi stateApi;
     /** Timers: the end of pods' grace periods, captures. One thread, made here, in the node's namespace. */
     private final ScheduledExecutorService scheduler;
     private final Captures captures;
@@ -82,6 +84,7 @@ public final class Agent implements AutoCloseable {
                 config.offloads());
         this.serviceStore = new ServiceStore(config.stateDir());
         this.services = new ServiceRegistry(config.node(), serviceStore.load());
+        this.stateApi = new StateApi(this, config, services, serviceStore, podNetwork);
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1,
                 Thread.ofPlatform().name("shunt-agent-timers-" + config.node()).daemon(true).factory());
         timers.setRemoveOnCancelPolicy(true);
@@ -276,8 +279,36 @@ public final class Agent implements AutoCloseable {
     }
 
     /** Builds the Service snapshot from the Services and the pods of the moment and hands it to the fast path. */
-    private void publishServices() {
+    void publishServices() {
         fastPath.setServices(ServiceTable.build(services.resolve(pods.values()), config.node()));
+        stateApi.publish();
+    }
+
+    /** Gives a pod new labels (an apply that changes them); Services' endpoints follow. Returns the pod as it was. */
+    synchronized PodRecord relabelPod(String name, Map<String, String> labels) {
+        PodRecord pod = pods.get(name);
+        if (pod == null) {
+            throw new ApiServer.Refusal(404, "no pod '" + name + "'");
+        }
+        PodRecord relabelled = new PodRecord(pod.name(), labels, pod.ip(), pod.netns(), pod.hostVeth(), pod.podMac(),
+                pod.createdAtMillis(), pod.setupMicros(), pod.terminatingUntilMillis());
+        podStore.save(relabelled);
+        pods.put(name, relabelled);
+        publishServices();
+        return pod;
+    }
+
+    /**
+     * The node's desired state (its recorded nodes, its pods and those recorded for other nodes,
+     * its Services) as a source: a snapshot, then every change. Listeners are called under the
+     * agent's lock: they must return quickly and not call the agent.
+     */
+    public dev.shunt.state.StateSource desiredState() {
+        return listener -> {
+            synchronized (this) {
+                return stateApi.subscribe(listener);
+            }
+        };
     }
 
     /** The fast path's counters. */
@@ -296,6 +327,9 @@ public final class Agent implements AutoCloseable {
     synchronized ApiServer.Response handle(String method, String uri, byte[] body) throws Exception {
         String path = uri.contains("?") ? uri.substring(0, uri.indexOf('?')) : uri;
         Map<String, String> query = query(uri);
+        if (path.startsWith(StateApi.PREFIX)) {
+            return stateApi.handle(method, path, body);
+        }
         if (path.equals("/v1/status") && method.equals("GET")) {
             Map<String, Object> status = new LinkedHashMap<>();
             status.put("node", config.node());
