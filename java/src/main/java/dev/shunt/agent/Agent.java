@@ -280,8 +280,34 @@ public final class Agent implements AutoCloseable {
 
     /** Builds the Service snapshot from the Services and the pods of the moment and hands it to the fast path. */
     void publishServices() {
-        fastPath.setServices(ServiceTable.build(services.resolve(pods.values()), config.node()));
+        syncOverlay();
+        fastPath.setServices(ServiceTable.build(services.resolve(pods.values(), stateApi.remotePods()), config.node()));
         stateApi.publish();
+    }
+
+    /**
+     * Programs the overlay for the nodes recorded now (a node without a known VTEP MAC gets the one
+     * its agent derives from its name, {@link dev.shunt.overlay.VtepMac#forNode}). Only when the set
+     * changed: it costs netlink round trips.
+     */
+    private void syncOverlay() {
+        if (vxlan == null) {
+            return;
+        }
+        List<OverlayPeer> wanted = stateApi.nodes().stream()
+                .filter(n -> !n.name().equals(config.node()) && !n.underlayIp().isEmpty() && !n.podCidr().isEmpty())
+                .map(n -> new OverlayPeer(n.name(), (java.net.Inet4Address) java.net.InetAddress.ofLiteral(n.underlayIp()),
+                        n.vtepMac().isEmpty() ? dev.shunt.overlay.VtepMac.forNode(n.name())
+                                : dev.shunt.netlink.MacAddress.parse(n.vtepMac()),
+                        dev.shunt.netlink.IpPrefix.parse(n.podCidr())))
+                .sorted(java.util.Comparator.comparing(OverlayPeer::nodeName))
+                .toList();
+        if (!wanted.equals(peers)) {
+            PeerChanges changes = setPeers(wanted);
+            if (!changes.isEmpty()) {
+                System.err.println("shunt agent: overlay peers " + changes);
+            }
+        }
     }
 
     /** Gives a pod new labels (an apply that changes them); Services' endpoints follow. Returns the pod as it was. */
@@ -512,11 +538,11 @@ public final class Agent implements AutoCloseable {
     }
 
     /**
-     * The other nodes of the cluster, as the state source knows them (this node, if listed, is
+     * The other nodes of the cluster, as the recorded nodes say (this node, if listed, is
      * skipped): their FDB and neighbour entries on {@code shunt.vx} are reconciled (missing ones
      * added, stale ones removed) and the fast path routes their pod CIDRs to the overlay.
      */
-    public synchronized PeerChanges setPeers(java.util.Collection<OverlayPeer> all) {
+    private PeerChanges setPeers(java.util.Collection<OverlayPeer> all) {
         if (vxlan == null) {
             throw new IllegalStateException("node " + config.node() + " runs without an overlay (start it with an underlay IP)");
         }

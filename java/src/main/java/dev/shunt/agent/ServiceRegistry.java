@@ -161,8 +161,17 @@ final class ServiceRegistry {
         return services.remove(name);
     }
 
-    /** Every Service with its endpoints: the pods of {@code pods} its selector matches. */
+    /** Every Service with its endpoints: the pods of {@code pods} (this node's) its selector matches. */
     List<Service> resolve(Collection<PodRecord> pods) {
+        return resolve(pods, List.of());
+    }
+
+    /**
+     * Every Service with its endpoints: the pods its selector matches among this node's
+     * ({@code pods}) and those of other nodes ({@code remote}, reached over the overlay), each
+     * with its node so that traffic policy Local can tell them apart.
+     */
+    List<Service> resolve(Collection<PodRecord> pods, Collection<dev.shunt.state.Pod> remote) {
         List<Service> out = new ArrayList<>(services.size());
         for (ServiceSpec s : services.values()) {
             List<Endpoint> endpoints = new ArrayList<>();
@@ -170,6 +179,9 @@ final class ServiceRegistry {
                 Inet4Address ip = (Inet4Address) InetAddress.ofLiteral(pod.ip());
                 endpoints.add(new Endpoint(ip, node, !pod.terminating(), true, pod.terminating()));
             }
+            remote.stream().filter(p -> selects(s, p.labels())).sorted(Comparator.comparing(dev.shunt.state.Pod::name))
+                    .forEach(p -> endpoints.add(new Endpoint((Inet4Address) InetAddress.ofLiteral(p.ip()), p.node(),
+                            !p.terminating(), true, p.terminating())));
             List<ServicePort> ports = new ArrayList<>();
             for (ServiceSpec.Port p : s.ports()) {
                 ports.add(new ServicePort(p.name(), Protocol.parse(p.protocol()), p.port(), p.targetPort(), p.nodePort()));
@@ -191,9 +203,13 @@ final class ServiceRegistry {
                 s.internalTrafficPolicy(), endpoints, s.createdAtMillis());
     }
 
+    private static boolean selects(ServiceSpec s, Map<String, String> labels) {
+        return s.selector().entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+    }
+
     private static List<PodRecord> matching(ServiceSpec s, Collection<PodRecord> pods) {
         return pods.stream()
-                .filter(p -> s.selector().entrySet().stream().allMatch(e -> e.getValue().equals(p.labels().get(e.getKey()))))
+                .filter(p -> selects(s, p.labels()))
                 .sorted(Comparator.comparing(PodRecord::name))
                 .toList();
     }

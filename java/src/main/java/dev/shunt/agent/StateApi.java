@@ -111,6 +111,18 @@ final class StateApi {
         throw new ApiServer.Refusal(404, "no such API: " + method + " " + path);
     }
 
+    /** The nodes recorded (by apply, or later a cluster store), this node's own included if it was. */
+    java.util.Collection<Node> nodes() {
+        return nodes.all().values();
+    }
+
+    /** The pods recorded for other nodes that have an address (a pod of this node's name is this node's). */
+    List<Pod> remotePods() {
+        Map<String, PodRecord> local = agent.pods();
+        return remotePods.all().values().stream()
+                .filter(p -> !p.ip().isEmpty() && !p.node().equals(config.node()) && !local.containsKey(p.name())).toList();
+    }
+
     /** Starts {@code listener} on the node's desired state: a snapshot now, then every change. */
     AutoCloseable subscribe(StateListener listener) {
         source.publish(current());

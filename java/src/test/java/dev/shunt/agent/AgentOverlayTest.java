@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +25,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Two agents on two node namespaces joined by an underlay veth (198.18.0.1 and .2): each creates
@@ -43,19 +43,15 @@ class AgentOverlayTest {
         String suffix = Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
         try (ScratchNamespace n1 = ScratchNamespace.create("ov1"); ScratchNamespace n2 = ScratchNamespace.create("ov2")) {
             String veth = "shunt-u" + suffix;
-            Witness.run(List.of("ip", "-n", n1.name(), "link", "add", veth + "a", "type", "veth", "peer", "name", veth + "b",
-                    "netns", n2.name()));
-            Witness.run(List.of("ip", "-n", n1.name(), "addr", "add", "198.18.0.1/24", "dev", veth + "a"));
-            Witness.run(List.of("ip", "-n", n2.name(), "addr", "add", "198.18.0.2/24", "dev", veth + "b"));
-            Witness.run(List.of("ip", "-n", n1.name(), "link", "set", veth + "a", "up"));
-            Witness.run(List.of("ip", "-n", n2.name(), "link", "set", veth + "b", "up"));
+            underlay(n1, n2, veth);
             Agent a1 = start(n1, "ov1-" + suffix, "10.244.1.0/24", "198.18.0.1", "a");
             Agent a2 = null;
             try {
                 a2 = start(n2, "ov2-" + suffix, "10.244.2.0/24", "198.18.0.2", "b");
-                List<OverlayPeer> cluster = List.of(a1.overlaySelf(), a2.overlaySelf());
-                a1.setPeers(cluster);
-                a2.setPeers(cluster);
+                for (Agent a : List.of(a1, a2)) {
+                    dev.shunt.cli.CliTest.Result r = apply(a, nodeManifest(a1) + "---\n" + nodeManifest(a2));
+                    assertThat(r.exit()).as(r.err()).isZero();
+                }
                 assertThat(a1.peers()).extracting(OverlayPeer::nodeName).containsExactly(a2.overlaySelf().nodeName());
                 assertThat(Witness.bridge(n1.name(), "fdb", "show", "dev", "shunt.vx").toString())
                         .contains(a2.overlaySelf().vtepMac().toString()).contains("198.18.0.2");
@@ -80,27 +76,111 @@ class AgentOverlayTest {
                 assertThat(tcpRoundTrip(pa, pb, 7070)).isEqualTo("hello from " + pa.ip());
                 assertThat(tcpRoundTrip(pb, pa, 7071)).isEqualTo("hello from " + pb.ip());
 
-                a1.setPeers(List.of(a1.overlaySelf()));
+                Path gone = Files.createTempFile("shunt-node", ".yaml");
+                try {
+                    Files.writeString(gone, nodeManifest(a2));
+                    dev.shunt.cli.CliTest.Result del = dev.shunt.cli.CliTest.shunt("delete", "-f", gone.toString(), "--socket",
+                            a1.socket().toString());
+                    assertThat(del.exit()).as(del.err()).isZero();
+                } finally {
+                    Files.deleteIfExists(gone);
+                }
+                assertThat(a1.peers()).isEmpty();
                 assertThat(Witness.bridge(n1.name(), "fdb", "show", "dev", "shunt.vx").toString())
                         .doesNotContain(a2.overlaySelf().vtepMac().toString());
                 assertThat(ping(pa, pb.ip())).as("no route to a node that left").contains("0 received");
 
-                OverlayPeer clash = new OverlayPeer("clash", (Inet4Address) InetAddress.ofLiteral("198.18.0.9"),
-                        a2.overlaySelf().vtepMac(), dev.shunt.netlink.IpPrefix.parse("10.244.1.0/25"));
-                assertThatThrownBy(() -> a1.setPeers(List.of(clash)))
-                        .hasMessageContaining("overlaps");
+                dev.shunt.cli.CliTest.Result clash = apply(a1, "apiVersion: shunt.dev/v1\nkind: Node\nmetadata: {name: clash}\n"
+                        + "spec: {podCIDR: 10.244.1.0/25, underlayIP: 198.18.0.9}\n");
+                assertThat(clash.exit()).isNotZero();
+                assertThat(clash.err()).contains("10.244.1.0/25");
+                assertThat(a1.peers()).isEmpty();
             } finally {
-                for (Agent a : new Agent[] {a1, a2}) {
-                    if (a != null) {
-                        for (String pod : a.pods().keySet()) {
-                            a.deletePod(pod);
-                        }
-                        a.close();
-                    }
-                }
+                stopAll(a1, a2);
             }
             assertThat(Witness.ip(n1.name(), "link", "show").toString()).as("shunt.vx removed with the agent")
                     .doesNotContain("shunt.vx");
+        }
+    }
+
+    /**
+     * The same Node manifest applied on both nodes programs the overlay without any other call; a
+     * pod of node 2 that node 1 learns of (node 2's `shunt get pods -o yaml` applied on node 1)
+     * becomes an endpoint of a ClusterIP on node 1: a client there reaches it through the VIP,
+     * DNATed on node 1, and the server sees the client's own address.
+     */
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void nodesAndRemotePodsFromManifestsMakeAClusterIpSpanNodes() throws Exception {
+        String suffix = Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
+        try (ScratchNamespace n1 = ScratchNamespace.create("ov1"); ScratchNamespace n2 = ScratchNamespace.create("ov2")) {
+            underlay(n1, n2, "shunt-u" + suffix);
+            String name1 = "ma-" + suffix, name2 = "mb-" + suffix;
+            Agent a1 = start(n1, name1, "10.244.1.0/24", "198.18.0.1", "a");
+            Agent a2 = null;
+            try {
+                a2 = start(n2, name2, "10.244.2.0/24", "198.18.0.2", "b");
+                String nodes = nodeManifest(a1) + "---\n" + nodeManifest(a2);
+                for (Agent a : List.of(a1, a2)) {
+                    dev.shunt.cli.CliTest.Result r = apply(a, nodes);
+                    assertThat(r.exit()).as(r.err()).isZero();
+                }
+                assertThat(a1.peers()).extracting(OverlayPeer::nodeName).containsExactly(name2);
+                assertThat(a2.peers()).extracting(OverlayPeer::nodeName).containsExactly(name1);
+
+                PodRecord client = a1.addPod("client", Map.of());
+                PodRecord server = a2.addPod("server", Map.of("app", "web"));
+                dev.shunt.cli.CliTest.Result pods = dev.shunt.cli.CliTest.shunt("get", "pods", "-o", "yaml", "--socket",
+                        a2.socket().toString());
+                assertThat(pods.exit()).as(pods.err()).isZero();
+                dev.shunt.cli.CliTest.Result learnt = apply(a1, pods.out());
+                assertThat(learnt.exit()).as(learnt.err()).isZero();
+                dev.shunt.cli.CliTest.Result add = dev.shunt.cli.CliTest.shunt("service", "add", "web", "--port", "80/tcp:7072",
+                        "--selector", "app=web", "--socket", a1.socket().toString());
+                assertThat(add.exit()).as(add.err()).isZero();
+                String vip = add.out().trim();
+                assertThat(tcpRoundTrip(client, server, vip, 80, 7072)).as("through the VIP to node 2, the client's address kept")
+                        .isEqualTo("hello from " + client.ip());
+            } finally {
+                stopAll(a1, a2);
+            }
+        }
+    }
+
+    /** The Node manifest of {@code a}'s node, as an operator writes it (the VTEP MAC left to the agent). */
+    private static String nodeManifest(Agent a) {
+        OverlayPeer self = a.overlaySelf();
+        return "apiVersion: shunt.dev/v1\nkind: Node\nmetadata: {name: " + self.nodeName() + "}\n"
+                + "spec: {podCIDR: " + self.podCidr() + ", underlayIP: " + self.underlayIp().getHostAddress() + "}\n";
+    }
+
+    private static dev.shunt.cli.CliTest.Result apply(Agent a, String manifest) throws Exception {
+        Path file = Files.createTempFile("shunt-manifest", ".yaml");
+        try {
+            Files.writeString(file, manifest);
+            return dev.shunt.cli.CliTest.shunt("apply", "-f", file.toString(), "--socket", a.socket().toString());
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    private static void underlay(ScratchNamespace n1, ScratchNamespace n2, String veth) {
+        Witness.run(List.of("ip", "-n", n1.name(), "link", "add", veth + "a", "type", "veth", "peer", "name", veth + "b",
+                "netns", n2.name()));
+        Witness.run(List.of("ip", "-n", n1.name(), "addr", "add", "198.18.0.1/24", "dev", veth + "a"));
+        Witness.run(List.of("ip", "-n", n2.name(), "addr", "add", "198.18.0.2/24", "dev", veth + "b"));
+        Witness.run(List.of("ip", "-n", n1.name(), "link", "set", veth + "a", "up"));
+        Witness.run(List.of("ip", "-n", n2.name(), "link", "set", veth + "b", "up"));
+    }
+
+    private static void stopAll(Agent... agents) {
+        for (Agent a : agents) {
+            if (a != null) {
+                for (String pod : a.pods().keySet()) {
+                    a.deletePod(pod);
+                }
+                a.close();
+            }
         }
     }
 
@@ -114,11 +194,18 @@ class AgentOverlayTest {
         return Witness.runAllowingFailure(List.of("ip", "netns", "exec", from.netns(), "ping", "-n", "-c", "1", "-W", "2", to));
     }
 
-    /** A server in {@code server}'s namespace answers "hello from" + the client's address; returns what the client read. */
     private static String tcpRoundTrip(PodRecord client, PodRecord server, int port) throws Exception {
+        return tcpRoundTrip(client, server, server.ip(), port, port);
+    }
+
+    /**
+     * A server on {@code serverPort} in {@code server}'s namespace answers "hello from" + the
+     * client's address; the client connects to {@code host:port}; returns what the client read.
+     */
+    private static String tcpRoundTrip(PodRecord client, PodRecord server, String host, int port, int serverPort) throws Exception {
         try (ServerSocketChannel listener = NetworkNamespace.named(server.netns()).call(() -> {
             ServerSocketChannel l = ServerSocketChannel.open();
-            l.bind(new InetSocketAddress(server.ip(), port));
+            l.bind(new InetSocketAddress(server.ip(), serverPort));
             return l;
         })) {
             CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
@@ -130,7 +217,7 @@ class AgentOverlayTest {
                 }
             });
             String got = NetworkNamespace.named(client.netns()).call(() -> {
-                try (SocketChannel c = SocketChannel.open(new InetSocketAddress(server.ip(), port))) {
+                try (SocketChannel c = SocketChannel.open(new InetSocketAddress(host, port))) {
                     ByteBuffer b = ByteBuffer.allocate(64);
                     while (c.read(b) >= 0 && b.hasRemaining()) {
                         // until the server closes
