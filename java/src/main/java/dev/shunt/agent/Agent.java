@@ -278,10 +278,17 @@ public final class Agent implements AutoCloseable {
         return services.all().stream().map(s -> services.view(s, pods.values())).toList();
     }
 
-    /** Builds the Service snapshot from the Services and the pods of the moment and hands it to the fast path. */
+    /**
+     * Builds the Service snapshot from the Services and the pods of the moment (this node's and
+     * those recorded for others) and hands it to the fast path. Built over the snapshot the fast
+     * path holds, so only the Maglev tables of Service ports whose endpoints changed are built
+     * again: when a pod starts terminating among 10,000 Services, the tables of the Service ports
+     * it backs, not 20,000 (cluster and external each).
+     */
     void publishServices() {
         syncOverlay();
-        fastPath.setServices(ServiceTable.build(services.resolve(pods.values(), stateApi.remotePods()), config.node()));
+        ServiceTable current = fastPath.pipeline().services();
+        fastPath.setServices(ServiceTable.build(services.resolve(pods.values(), stateApi.remotePods()), config.node(), current));
         stateApi.publish();
     }
 
