@@ -288,8 +288,21 @@ public final class Agent implements AutoCloseable {
     void publishServices() {
         syncOverlay();
         ServiceTable current = fastPath.pipeline().services();
-        fastPath.setServices(ServiceTable.build(services.resolve(pods.values(), stateApi.remotePods()), config.node(), current));
+        fastPath.setServices(ServiceTable.build(services.resolve(pods.values(), reachableRemotePods()), config.node(), current));
         stateApi.publish();
+    }
+
+    /**
+     * The pods recorded for other nodes that this node can reach: those of its overlay peers. A pod
+     * of a node the overlay does not know (none yet, or gone) would be a black hole as an endpoint.
+     */
+    private List<dev.shunt.state.Pod> reachableRemotePods() {
+        if (peers.isEmpty()) {
+            return List.of();
+        }
+        java.util.Set<String> reachable = new java.util.HashSet<>();
+        peers.forEach(p -> reachable.add(p.nodeName()));
+        return stateApi.remotePods().stream().filter(p -> reachable.contains(p.node())).toList();
     }
 
     /**
