@@ -544,7 +544,7 @@ public final class Agent implements AutoCloseable {
                 + ", MTU " + vx.mtu() + ", VTEP MAC " + vx.vtepMac());
         overlayPeers = new OverlayPeers(netlink, vx);
         overlayPeers.reconcile(List.of()); // a recreated device lost its entries; stale ones of an old run go
-        fastPath.attachOverlay(vx.name());
+        fastPath.attachOverlay(vx.name(), FastPath.ipv4(config.podCidr().network().getHostAddress()));
     }
 
     /** This node as the overlay's peers see it, or null without an overlay. */

@@ -67,6 +67,8 @@ final class FastPath implements AutoCloseable {
     /** The VXLAN device's port (null on a node without overlay) and the remote nodes behind it. */
     private AfPacketPort overlayPort;
     private List<RemoteNode> remoteNodes = List.of();
+    /** This node's pod CIDR network address: what node-port flows to other nodes' backends are source-NATed to. */
+    private int nodeAddress;
 
     /** Another node's pod CIDR (network address and prefix length) and its VTEP MAC, as the fast path routes to it. */
     record RemoteNode(int podNetwork, int prefixLength, long vtepMac) {}
@@ -170,7 +172,8 @@ final class FastPath implements AutoCloseable {
      * and frames other nodes sent here arrive on it decapsulated. The kernel must not also route
      * what arrives (tc drop, as on every port).
      */
-    void attachOverlay(String device) {
+    void attachOverlay(String device, int podNetwork) {
+        nodeAddress = podNetwork;
         installDrop(device);
         Link link = netlink.links().get(device);
         int id = usedIds.nextClearBit(1);
@@ -276,6 +279,7 @@ final class FastPath implements AutoCloseable {
             table.pod(ipv4(pod.ip()), e.getValue().id(), mac(pod.podMac()));
         }
         if (overlayPort != null) {
+            table.nodeAddress(nodeAddress);
             int prefix = remoteNodes.isEmpty() ? 24 : remoteNodes.getFirst().prefixLength();
             table.overlay(overlayPort.id(), prefix);
             for (int i = 0; i < remoteNodes.size(); i++) {

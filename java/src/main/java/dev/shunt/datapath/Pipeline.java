@@ -441,8 +441,14 @@ public final class Pipeline {
         int backendIp = services.backendIp(entry, backend);
         int backendPort = services.backendPort(entry, backend);
         boolean hairpin = backendIp == src;
-        int replyDst = hairpin ? dst : src;
-        int flags = ConntrackDescriptor.FLAG_DNAT | (hairpin ? ConntrackDescriptor.FLAG_SNAT : 0);
+        // A client outside the cluster reaching a node port whose backend runs on another node:
+        // that backend would answer the client directly, from its own address, and the client
+        // would drop the reply. Source NAT to this node's overlay address brings the replies back
+        // here to be translated, as kube-proxy's masquerade does (externalTrafficPolicy Local
+        // picks local backends only, and keeps the client's address).
+        boolean viaOtherNode = external && !hairpin && fwd.nodeAddress() != 0 && fwd.remoteNode(backendIp) >= 0;
+        int replyDst = hairpin ? dst : viaOtherNode ? fwd.nodeAddress() : src;
+        int flags = ConntrackDescriptor.FLAG_DNAT | (hairpin || viaOtherNode ? ConntrackDescriptor.FLAG_SNAT : 0);
         int h = conntrack.insert(src, dst, sport, dport, proto, backendIp, replyDst, backendPort, sport, flags,
                 services.servicePortId(entry), -1, now);
         // The reply tuple can belong to another flow: the client used the same source port for
