@@ -91,7 +91,7 @@ class EtcdStoreTest {
                 for (int i = t * 100; i < Math.min(1203, (t + 1) * 100); i++) {
                     puts.add(Op.put(EtcdStore.bytes(store.keys().pod("n1", String.format("p%04d", i))), seq("{\"i\":" + i + "}"), PutOption.DEFAULT));
                 }
-                store.kvClient().txn().Then(puts.toArray(Op[]::new)).commit().get(10, TimeUnit.SECONDS);
+                store.start(() -> store.kvClient().txn().Then(puts.toArray(Op[]::new)).commit()).get(10, TimeUnit.SECONDS);
             }
             store.put("/shunt/pods/n10", bytes("not a pod of n1"));
             Snapshot pods = store.list(store.keys().pods("n1"));
@@ -415,19 +415,24 @@ class EtcdStoreTest {
         return new SubnetOwner(node, "198.18.0." + host, String.format("0e:5a:00:00:00:%02x", host));
     }
 
-    /** Five changes in four revisions: two puts, an overwrite, a transaction of two puts, a delete. */
+    /**
+     * Five changes in four revisions: two puts, an overwrite, a transaction of two puts, a delete.
+     * Raw jetcd calls go through {@code store.start} so that they, too, start on the store's thread
+     * (one started here, in the root namespace, could open a socket there).
+     */
     private static List<Change> writes(EtcdStore store, String prefix, String tag) throws Exception {
         List<Change> changes = new ArrayList<>();
         changes.add(put(store, prefix + tag + "1", tag + "-1"));
         changes.add(put(store, prefix + tag + "2", tag + "-2"));
         changes.add(put(store, prefix + tag + "1", tag + "-1b"));
-        long r = store.kvClient().txn().Then(
+        long r = store.start(() -> store.kvClient().txn().Then(
                 Op.put(EtcdStore.bytes(prefix + tag + "3"), seq(tag + "-3"), PutOption.DEFAULT),
-                Op.put(EtcdStore.bytes(prefix + tag + "4"), seq(tag + "-4"), PutOption.DEFAULT)).commit()
+                Op.put(EtcdStore.bytes(prefix + tag + "4"), seq(tag + "-4"), PutOption.DEFAULT)).commit())
                 .get(10, TimeUnit.SECONDS).getHeader().getRevision();
         changes.add(new Change(Change.Type.PUT, prefix + tag + "3", (tag + "-3").getBytes(StandardCharsets.UTF_8), r));
         changes.add(new Change(Change.Type.PUT, prefix + tag + "4", (tag + "-4").getBytes(StandardCharsets.UTF_8), r));
-        long deleted = store.kvClient().delete(EtcdStore.bytes(prefix + tag + "2")).get(10, TimeUnit.SECONDS).getHeader().getRevision();
+        long deleted = store.start(() -> store.kvClient().delete(EtcdStore.bytes(prefix + tag + "2")))
+                .get(10, TimeUnit.SECONDS).getHeader().getRevision();
         changes.add(new Change(Change.Type.DELETE, prefix + tag + "2", new byte[0], deleted));
         return changes;
     }
