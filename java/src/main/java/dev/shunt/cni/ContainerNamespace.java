@@ -26,9 +26,13 @@ final class ContainerNamespace {
      * plugin runs in (error 4), and hold no interface named CNI_IFNAME (error 110, as the spec asks).
      */
     static void requireFreeInterface(Path netns, String ifname) {
-        if (sameNamespace(netns, Path.of("/proc/thread-self/ns/net"))) {
-            throw new CniError(CniError.INVALID_ENVIRONMENT, "invalid environment",
-                    "CNI_NETNS " + netns + " is the namespace the plugin runs in, not a container's");
+        // The plugin's own namespaces (the thread's: the node's; the process's first one) and
+        // init's are never a container's: the host's network is never plumbed as a pod.
+        for (String own : List.of("/proc/thread-self/ns/net", "/proc/self/ns/net", "/proc/1/ns/net")) {
+            if (sameNamespace(netns, Path.of(own))) {
+                throw new CniError(CniError.INVALID_ENVIRONMENT, "invalid environment",
+                        "CNI_NETNS " + netns + " is " + own + ", not a container's namespace");
+            }
         }
         if (inside(netns, h -> h.links().find(ifname)).isPresent()) {
             throw new CniError(CniError.ATTACHMENT_EXISTS, "interface exists",
@@ -64,9 +68,14 @@ final class ContainerNamespace {
                 out.add(ifname + " lacks " + address);
             }
             InetAddress gw = IpPrefix.parseAddress(gateway);
+            boolean hasGatewayRoute = false;
             boolean hasDefault = false;
             for (Route r : h.routes().listIpv4()) {
+                hasGatewayRoute |= r.destination().equals(new IpPrefix(gw, 32)) && r.gateway() == null && r.outputIndex() == l.index();
                 hasDefault |= r.destination().length() == 0 && gw.equals(r.gateway()) && r.outputIndex() == l.index();
+            }
+            if (!hasGatewayRoute) {
+                out.add("no route to " + gateway + " on " + ifname);
             }
             if (!hasDefault) {
                 out.add("no default route via " + gateway + " on " + ifname);

@@ -1,8 +1,10 @@
 package dev.shunt.cni;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.shunt.lab.ScratchNamespace;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
 
 import static dev.shunt.cni.CniRequestTest.env;
@@ -74,6 +76,21 @@ class CniPluginTest {
         CniPlugin.Reply reply = plugin.handle(env("ADD", "CNI_NETNS", "/run/netns/shunt-t-nope-zz9"), utf8(CniRequestTest.CONFIG));
         assertThat(reply.code()).isEqualTo(4);
         assertThat(json(reply.stdout()).get("details").asText()).startsWith("CNI_NETNS /run/netns/shunt-t-nope-zz9 is not a network namespace");
+        assertThat(node.calls).isEmpty();
+    }
+
+    @Test
+    void addNeverPlumbsTheHostsOrThePluginsOwnNamespace() throws Exception {
+        // As the agent runs: its API thread in the node's namespace, the process started elsewhere.
+        try (ScratchNamespace nodeNs = ScratchNamespace.create("node")) {
+            for (String own : List.of("/proc/thread-self/ns/net", "/proc/self/ns/net")) {
+                CniPlugin.Reply reply = nodeNs.namespace().call(() -> plugin.handle(env("ADD", "CNI_NETNS", own), utf8(CniRequestTest.CONFIG)));
+                assertThat(reply.code()).isEqualTo(4);
+                assertThat(json(reply.stdout()).get("details").asText()).isEqualTo("CNI_NETNS " + own + " is " + own + ", not a container's namespace");
+            }
+        }
+        // Refused as init's namespace, or (where a sandbox hides PID 1) as one Shunt cannot enter.
+        assertThat(plugin.handle(env("ADD", "CNI_NETNS", "/proc/1/ns/net"), utf8(CniRequestTest.CONFIG)).code()).isEqualTo(4);
         assertThat(node.calls).isEmpty();
     }
 
