@@ -81,8 +81,9 @@ public final class CniError extends RuntimeException {
 
     /** A delegated plugin's error result, kept as it is (its code, msg and details). */
     static CniError parse(JsonNode error, String plugin) {
+        String details = error.path("details").asText("");
         return new CniError(error.path("code").asInt(INTERNAL), error.path("msg").asText(plugin + " failed"),
-                plugin + ": " + error.path("details").asText(""));
+                details.isEmpty() ? plugin : plugin + ": " + details);
     }
 
     @Override

@@ -26,7 +26,8 @@ import java.util.Set;
  *       IPAM's CHECK must all agree with it.</li>
  *   <li>STATUS: error 50 when an ADD could not succeed now; asks a delegated IPAM that speaks 1.1.0.</li>
  *   <li>GC: removes what no valid attachment holds; a delegated IPAM that speaks 1.1.0 gets the GC,
- *       one that does not gets a DEL per removed attachment. Errors do not stop it; all are reported.</li>
+ *       one that does not gets a DEL per removed attachment (in the newest version it speaks). Errors
+ *       do not stop it; all are reported.</li>
  *   <li>VERSION: the versions Shunt speaks (the shim answers it too, without the agent).</li>
  * </ul>
  */
@@ -65,8 +66,17 @@ public final class CniPlugin {
         } catch (IpamException e) {
             return error(CniError.of(e), stdin);
         } catch (RuntimeException e) {
-            return error(new CniError(CniError.INTERNAL, "internal error", e.toString()), stdin);
+            return error(internal(e), stdin);
         }
+    }
+
+    /** Error 999 with the exception and its causes, which say what went wrong. */
+    private static CniError internal(RuntimeException e) {
+        StringBuilder details = new StringBuilder(e.toString());
+        for (Throwable cause = e.getCause(); cause != null && details.length() < 2000; cause = cause.getCause()) {
+            details.append("; caused by ").append(cause);
+        }
+        return new CniError(CniError.INTERNAL, "internal error", details.toString());
     }
 
     private static Reply done(Runnable verb) {
@@ -122,7 +132,7 @@ public final class CniPlugin {
         } catch (IpamException e) {
             throw ipam == null ? CniError.of(e) : undone(CniError.of(e), ipam, request);
         } catch (RuntimeException e) {
-            CniError error = new CniError(CniError.INTERNAL, "internal error", e.toString());
+            CniError error = internal(e);
             throw ipam == null ? error : undone(error, ipam, request);
         }
         CniResult result = new CniResult(
@@ -202,6 +212,14 @@ public final class CniPlugin {
         }
     }
 
+    /** The configuration as a DEL in {@code version} gets it: that cniVersion, without GC's cni.dev/ keys. */
+    private static byte[] configFor(NetworkConfig config, CniVersion version) {
+        ObjectNode root = (ObjectNode) NetworkConfig.decode(config.bytes());
+        root.put("cniVersion", version.toString());
+        root.properties().removeIf(e -> e.getKey().startsWith("cni.dev/"));
+        return root.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     private static CniError broken(String details) {
         return new CniError(CniError.ATTACHMENT_BROKEN, "attachment not as added", details);
     }
@@ -231,15 +249,20 @@ public final class CniPlugin {
         } catch (IpamException e) {
             errors.add(CniError.of(e));
         } catch (RuntimeException e) {
-            errors.add(new CniError(CniError.INTERNAL, "internal error", e.toString()));
+            errors.add(internal(e));
         }
         if (config.delegatesIpam()) {
             try {
                 DelegatedPlugin ipam = DelegatedPlugin.find(config.ipamType(), request.cniPath());
                 if (ipam.speaks(CniVersion.V1_1_0, request.env())) {
                     ipam.run("GC", request.env(), Map.of(), config.bytes());
-                } else {
-                    // It knows no GC: a DEL per attachment removed here (what runtimes did before GC).
+                } else if (removed.stream().anyMatch(r -> r.ipam().equals(config.ipamType()))) {
+                    // It knows no GC: a DEL per attachment removed here, as runtimes did before GC, in
+                    // the newest version it speaks (GC's configuration is 1.1.0, which it refuses).
+                    CniVersion version = ipam.newestUpTo(config.cniVersion(), request.env()).orElseThrow(() -> new CniError(
+                            CniError.INCOMPATIBLE_VERSION, "incompatible CNI version",
+                            ipam.type() + " speaks none of " + CniVersion.supportedList() + ": its addresses of removed attachments stay"));
+                    byte[] delConfig = configFor(config, version);
                     Set<AttachmentKey> done = new HashSet<>();
                     for (Attachments.Removed r : removed) {
                         if (r.ipam().equals(config.ipamType()) && done.add(r.key())) {
@@ -248,7 +271,7 @@ public final class CniPlugin {
                             overrides.put("CNI_IFNAME", r.key().ifname());
                             overrides.put("CNI_NETNS", null);
                             try {
-                                ipam.run("DEL", request.env(), overrides, config.bytes());
+                                ipam.run("DEL", request.env(), overrides, delConfig);
                             } catch (CniError e) {
                                 errors.add(e);
                             }

@@ -124,18 +124,28 @@ final class DelegatedPlugin {
 
     /** Whether the plugin's VERSION lists {@code version} (a plugin that cannot say does not). */
     boolean speaks(CniVersion version, Map<String, String> env) {
+        return supported(version, env).contains(version.toString());
+    }
+
+    /** The newest version up to {@code atMost} that the plugin's VERSION lists and Shunt speaks, if any. */
+    java.util.Optional<CniVersion> newestUpTo(CniVersion atMost, Map<String, String> env) {
+        List<String> theirs = supported(atMost, env);
+        return CniVersion.SUPPORTED.reversed().stream()
+                .filter(v -> v.compareTo(atMost) <= 0)
+                .filter(v -> theirs.contains(v.toString()))
+                .findFirst();
+    }
+
+    private List<String> supported(CniVersion asking, Map<String, String> env) {
         try {
-            JsonNode answer = run("VERSION", env, Map.of(), ("{\"cniVersion\":\"" + version + "\"}").getBytes(StandardCharsets.UTF_8));
+            JsonNode answer = run("VERSION", env, Map.of(), ("{\"cniVersion\":\"" + asking + "\"}").getBytes(StandardCharsets.UTF_8));
+            List<String> out = new java.util.ArrayList<>();
             if (answer != null) {
-                for (JsonNode v : answer.path("supportedVersions")) {
-                    if (v.asText().equals(version.toString())) {
-                        return true;
-                    }
-                }
+                answer.path("supportedVersions").forEach(v -> out.add(v.asText()));
             }
-            return false;
+            return out;
         } catch (CniError e) {
-            return false;
+            return List.of();
         }
     }
 
