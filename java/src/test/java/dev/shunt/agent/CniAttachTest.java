@@ -129,6 +129,12 @@ class CniAttachTest {
                 assertThat(CniShim.run(env("CNI_COMMAND", "STATUS", "CNI_PATH", "/usr/lib/cni"), config("1.1.0", "")).ok().out()).isEmpty();
                 assertThat(CniShim.run(env("CNI_COMMAND", "STATUS"), config("1.0.0", "")).code()).isEqualTo(1);
 
+                // The API by hand (curl-style): a config given as an object; a body that is not the API's is error 6.
+                assertThat(post("{\"env\":{\"CNI_COMMAND\":\"STATUS\"},\"config\":" + config("1.1.0", "") + "}"))
+                        .isEqualTo("HTTP/1.1 200 OK\n");
+                assertThat(post("{\"CNI_COMMAND\":\"STATUS\"}")).isEqualTo("HTTP/1.1 400 Bad Request\n{\"cniVersion\":\"1.1.0\",\"code\":6,"
+                        + "\"msg\":\"cannot decode the request to the agent\",\"details\":\"the body must be {\\\"env\\\": {...}, \\\"config\\\": ...}\"}");
+
                 // DEL removes the interface, the veth and the address; DEL again, or without a namespace, is still fine.
                 CniShim.run(call("DEL", id, netns, "K8S_POD_NAME=web-a"), config("1.1.0", ",\"prevResult\":" + add.out())).ok();
                 assertThat(agent.pods()).isEmpty();
@@ -212,6 +218,18 @@ class CniAttachTest {
                     holder.destroyForcibly().waitFor();
                 }
             }
+        }
+    }
+
+    /** POSTs {@code body} to /v1/cni; returns the status line and the body, one per line. */
+    private String post(String body) throws IOException {
+        try (SocketChannel c = SocketChannel.open(java.net.UnixDomainSocketAddress.of(sock))) {
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            c.write(ByteBuffer.wrap(("POST /v1/cni HTTP/1.1\r\nHost: x\r\nContent-Length: " + bytes.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII)));
+            c.write(ByteBuffer.wrap(bytes));
+            String answer = new String(java.nio.channels.Channels.newInputStream(c).readAllBytes(), StandardCharsets.UTF_8);
+            return answer.substring(0, answer.indexOf("\r\n")) + "\n" + answer.substring(answer.indexOf("\r\n\r\n") + 4);
         }
     }
 
