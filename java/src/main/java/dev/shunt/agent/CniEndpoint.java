@@ -151,8 +151,10 @@ final class CniEndpoint implements Attachments {
             }
             // No pod: an ADD cut short by a killed agent may have left its veth and address.
             ContainerAttachment leftover = new ContainerAttachment(null, key.containerId(), key.ifname(), ContainerAttachment.SHUNT_IPAM);
-            if (!agent.pods().containsKey(podName)) {
-                agent.podNetwork().detach(agent.podNetwork().hostVethOf(podName), leftover);
+            String veth = agent.podNetwork().hostVethOf(podName);
+            boolean someonesVeth = agent.pods().values().stream().anyMatch(p -> p.name().equals(podName) || p.hostVeth().equals(veth));
+            if (!someonesVeth) {
+                agent.podNetwork().detach(veth, leftover);
             } else {
                 agent.ipam().release(new Owner(key.containerId(), key.ifname()));
             }

@@ -238,6 +238,44 @@ class CniFailureTest {
         }
     }
 
+    @Test
+    void whatAnAddCutShortLeftIsRemovedByItsDelAndByGc() throws Exception {
+        String node = "t-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
+        AgentConfig config = new AgentConfig(node, Cidr.parse("10.244.16.0/24"), dir.resolve("state"), dir.resolve("s.sock"), 1450);
+        String store = config.stateDir().resolve("ipam").toString();
+        try (ScratchNamespace nodeNs = ScratchNamespace.create("node"); ScratchNamespace ctr = ScratchNamespace.create("ctr")) {
+            Agent agent = nodeNs.namespace().call(() -> Agent.start(config));
+            try {
+                // As a kill -9 between the veth and the pod record leaves them: a veth, an address, no pod.
+                for (String pod : List.of("orphan-1", "orphan-2")) {
+                    String veth = agent.podNetwork().hostVethOf(pod);
+                    Witness.run(List.of("ip", "-n", nodeNs.name(), "link", "add", veth, "type", "veth", "peer", "name", pod, "netns", ctr.name()));
+                    assertThat(shunt("ipam", "allocate", "--store", store, "--pool", "10.244.16.0/24", "--owner", "id-" + pod, "--ifname", "eth0")
+                            .exit()).isZero();
+                }
+                PodRecord kept = agent.addPod("kept", Map.of());
+                assertThat(links(ctr.name())).isEqualTo("[lo, orphan-1, orphan-2]");
+
+                CniShim.run(call("DEL", "id-orphan-1", null, "IgnoreUnknown=1;K8S_POD_NAME=orphan-1"), config("1.0.0", config.socket(), "")).ok();
+                assertThat(links(nodeNs.name())).doesNotContain(agent.podNetwork().hostVethOf("orphan-1"))
+                        .contains(agent.podNetwork().hostVethOf("orphan-2"), kept.hostVeth());
+                assertThat(links(ctr.name())).isEqualTo("[lo, orphan-2]");
+                assertThat(ipamOwners(config)).containsExactlyInAnyOrder("id-orphan-2/eth0", "kept/eth0");
+
+                CniShim.run(env("CNI_COMMAND", "GC", "CNI_PATH", "/usr/lib/cni"), config("1.1.0", config.socket(), "")).ok();
+                assertThat(links(nodeNs.name())).doesNotContain(agent.podNetwork().hostVethOf("orphan-2")).contains(kept.hostVeth());
+                assertThat(links(ctr.name())).isEqualTo("[lo]");
+                assertThat(ipamOwners(config)).containsExactly("kept/eth0");
+                assertThat(agent.pods()).containsOnlyKeys("kept");
+            } finally {
+                for (String pod : agent.pods().keySet()) {
+                    agent.deletePod(pod);
+                }
+                agent.close();
+            }
+        }
+    }
+
     private void assertNothingLeft(Agent agent, ScratchNamespace nodeNs, ScratchNamespace ctr, String linksBefore, Path hostLocal)
             throws IOException {
         assertThat(agent.pods()).isEmpty();
