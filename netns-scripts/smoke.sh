@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of a Shunt node in the lab: builds if needed, brings the lab up, runs the
 # agent in the lab's node namespace, checks, fails loudly on the first miss, and tears everything
-# down on exit, also on failure. Usage: netns-scripts/smoke.sh [pods|services|all]   (default: all).
+# down on exit, also on failure. Usage: netns-scripts/smoke.sh [pods|services|cni|all]   (default: all).
+# The cni stage runs Debian's podman (runc, busybox-static rootfs) on Shunt's network (docs/cni.md).
 # SHUNT_AGENT_OPTS is appended to the agent's command line, e.g.
 #   SHUNT_AGENT_OPTS="--offloads on" netns-scripts/smoke.sh
 # Every loop here is bounded in count and time; all traffic stays inside the lab's namespaces.
@@ -9,9 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 STAGE=${1:-all}
-case "$STAGE" in pods|services|all) ;; *) echo "usage: $0 [pods|services|all]" >&2; exit 2 ;; esac
+case "$STAGE" in pods|services|cni|all) ;; *) echo "usage: $0 [pods|services|cni|all]" >&2; exit 2 ;; esac
 
 . "$ROOT/netns-scripts/lib/common.sh"
+. "$ROOT/netns-scripts/lib/podman.sh"
 SERVER=$ROOT/netns-scripts/lib/podserver.py
 CLIENT=$ROOT/netns-scripts/lib/svcclient.py
 
@@ -32,6 +34,7 @@ ok() { echo "ok   $*"; }
 
 cleanup() {
     set +e
+    podman_cleanup   # containers first: their CNI DEL needs the agent
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     pkill -f "$SERVER" 2>/dev/null   # any pod server still alive (each also stops by itself)
     if [ -n "$AGENT_PID" ]; then kill -TERM "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; fi
@@ -325,9 +328,67 @@ PYEOF
     [ "$(cluster_ip web)" = "$vip" ] || fail "Service web changed its ClusterIP across the restart"
 }
 
+# Containers of a real runtime on Shunt's network: podman execs shunt-cni, which relays to the agent.
+stage_cni() {
+    podman_setup "$TMP/podman"
+    local cni=$PM_DIR/bin/shunt-cni n
+    echo "{\"cniVersion\": \"1.0.0\", \"name\": \"shunt\", \"plugins\": [{\"type\": \"shunt-cni\", \"socket\": \"$SOCK\"}]}" \
+        >"$PM_DIR/net.d/shunt.conflist"
+    for n in 1 2 3; do
+        mkdir -p "$PM_DIR/rootfs/www/cweb-$n"
+        echo "cweb-$n" >"$PM_DIR/rootfs/www/cweb-$n/index.html"
+        # podman hands its own CNI_ARGS on to the plugin: that is how the labels get in.
+        CNI_ARGS="SHUNT_LABELS=app:cweb" pm_run "cweb-$n" shunt /bin/httpd -f -p 8080 -h "/www/cweb-$n" \
+            || fail "podman run cweb-$n on Shunt's network"
+    done
+    local pods
+    pods=$(shunt pod list --json --socket "$SOCK" | "$PY" -c '
+import json, sys
+print(" ".join(sorted(p["name"] + ":app=" + p["labels"].get("app", "-") for p in json.load(sys.stdin)
+                      if p["name"].startswith("cweb-") and p.get("attachment"))))')
+    [ "$pods" = "cweb-1:app=cweb cweb-2:app=cweb cweb-3:app=cweb" ] || fail "podman's containers as Shunt pods: '$pods'"
+    ok "3 podman containers are Shunt pods with their labels ($pods)"
+
+    local vip answers spread
+    vip=$(shunt service add cweb --port 80/tcp:8080 --selector app=cweb --socket "$SOCK") || fail "service add cweb"
+    answers=$(pm run --rm --name cclient --network shunt --ulimit nofile=20000:20000 --ulimit nproc=1000:1000 \
+        --rootfs "$PM_DIR/rootfs" /bin/sh -c "for i in \$(seq 1 30); do
+            r=\$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 $vip 80 | tail -n 1); echo \${r:-FAILED}; done") \
+        || fail "the client container"
+    spread=$(echo "$answers" | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}')
+    echo "$answers" | grep -q FAILED && fail "requests from a container to the ClusterIP failed: $spread"
+    [ "$(echo "$answers" | sort -u | grep -c '^cweb-')" = 3 ] || fail "30 requests did not reach all 3 containers: $spread"
+    ok "a client container's 30 requests to $vip spread over the 3 containers: ${spread%, }"
+
+    pm rm -f -t 0 cweb-1 cweb-2 cweb-3 >/dev/null || fail "podman rm"
+    shunt pod list --socket "$SOCK" | grep -q 'cweb-' && fail "podman rm left Shunt pods: $(shunt pod list --socket "$SOCK")"
+    shunt ipam show --store "$TMP/state/ipam" | grep -q ' used 0 ' \
+        || fail "podman rm left addresses: $(shunt ipam show --store "$TMP/state/ipam")"
+    ok "podman rm released the pods and their addresses"
+
+    # The runtime dies hard (container and conmon killed: no DEL); back, it tells the plugin which
+    # attachments are still valid (none), and GC removes the rest.
+    pm_run cgone shunt /bin/sleep 300 || fail "podman run cgone"
+    local veth
+    veth=$(shunt pod list --json --socket "$SOCK" | "$PY" -c '
+import json, sys
+print([p["hostVeth"] for p in json.load(sys.stdin) if p["name"] == "cgone"][0])')
+    kill -9 $(pm inspect -f '{{.State.Pid}} {{.State.ConmonPid}}' cgone)
+    echo "{\"cniVersion\": \"1.1.0\", \"name\": \"shunt\", \"type\": \"shunt-cni\", \"socket\": \"$SOCK\", \"cni.dev/valid-attachments\": []}" \
+        | CNI_COMMAND=GC CNI_PATH="$PM_DIR/bin" "$cni" >"$TMP/gc.out" || fail "GC: $(cat "$TMP/gc.out")"
+    shunt pod list --socket "$SOCK" | grep -q cgone && fail "GC left pod cgone"
+    ip -n "$NODE_NS" link show "$veth" >/dev/null 2>&1 && fail "GC left veth $veth"
+    shunt ipam show --store "$TMP/state/ipam" | grep -q ' used 0 ' \
+        || fail "GC left addresses: $(shunt ipam show --store "$TMP/state/ipam")"
+    pm rm -f -t 0 cgone >/dev/null || fail "podman rm after GC (its DEL must succeed for what is gone)"
+    ok "after a forced stop of the runtime, GC removed the pod, its veth $veth and its address"
+    shunt service del cweb --socket "$SOCK" >/dev/null
+}
+
 case "$STAGE" in
     pods) stage_pods ;;
     services) stage_services ;;
-    all) stage_pods; stage_services ;;
+    cni) stage_cni ;;
+    all) stage_pods; stage_services; stage_cni ;;
 esac
 echo "smoke: $STAGE passed"
