@@ -332,6 +332,10 @@ PYEOF
 stage_cni() {
     podman_setup "$TMP/podman"
     local cni=$PM_DIR/bin/shunt-cni n
+    # Addresses held before (the other stages' pods): what the containers take must come back.
+    ipam_used() { shunt ipam show --store "$TMP/state/ipam" | awk '/^pool / {u = $4} END {print u + 0}'; }
+    local used_before
+    used_before=$(ipam_used)
     echo "{\"cniVersion\": \"1.0.0\", \"name\": \"shunt\", \"plugins\": [{\"type\": \"shunt-cni\", \"socket\": \"$SOCK\"}]}" \
         >"$PM_DIR/net.d/shunt.conflist"
     for n in 1 2 3; do
@@ -362,8 +366,7 @@ print(" ".join(sorted(p["name"] + ":app=" + p["labels"].get("app", "-") for p in
 
     pm rm -f -t 0 cweb-1 cweb-2 cweb-3 >/dev/null || fail "podman rm"
     shunt pod list --socket "$SOCK" | grep -q 'cweb-' && fail "podman rm left Shunt pods: $(shunt pod list --socket "$SOCK")"
-    shunt ipam show --store "$TMP/state/ipam" | grep -q ' used 0 ' \
-        || fail "podman rm left addresses: $(shunt ipam show --store "$TMP/state/ipam")"
+    [ "$(ipam_used)" = "$used_before" ] || fail "podman rm left addresses: $(shunt ipam show --store "$TMP/state/ipam")"
     ok "podman rm released the pods and their addresses"
 
     # The runtime dies hard (container and conmon killed: no DEL); back, it tells the plugin which
@@ -378,11 +381,37 @@ print([p["hostVeth"] for p in json.load(sys.stdin) if p["name"] == "cgone"][0])'
         | CNI_COMMAND=GC CNI_PATH="$PM_DIR/bin" "$cni" >"$TMP/gc.out" || fail "GC: $(cat "$TMP/gc.out")"
     shunt pod list --socket "$SOCK" | grep -q cgone && fail "GC left pod cgone"
     ip -n "$NODE_NS" link show "$veth" >/dev/null 2>&1 && fail "GC left veth $veth"
-    shunt ipam show --store "$TMP/state/ipam" | grep -q ' used 0 ' \
-        || fail "GC left addresses: $(shunt ipam show --store "$TMP/state/ipam")"
+    [ "$(ipam_used)" = "$used_before" ] || fail "GC left addresses: $(shunt ipam show --store "$TMP/state/ipam")"
     pm rm -f -t 0 cgone >/dev/null || fail "podman rm after GC (its DEL must succeed for what is gone)"
     ok "after a forced stop of the runtime, GC removed the pod, its veth $veth and its address"
     shunt service del cweb --socket "$SOCK" >/dev/null
+
+    # Chaining: Shunt first, then reference plugins (cniVersion 1.0.0) that work on its prevResult:
+    # tuning sets a sysctl on the pod's interface, portmap DNATs a host port to the pod's address,
+    # bandwidth (no limit asked) passes the result on. DEL runs them in reverse.
+    echo "{\"cniVersion\": \"1.0.0\", \"name\": \"shunt-chain\", \"plugins\": [
+        {\"type\": \"shunt-cni\", \"socket\": \"$SOCK\"},
+        {\"type\": \"tuning\", \"sysctl\": {\"net.ipv4.conf.eth0.arp_accept\": \"1\"}},
+        {\"type\": \"portmap\", \"capabilities\": {\"portMappings\": true}},
+        {\"type\": \"bandwidth\", \"capabilities\": {\"bandwidth\": true}}]}" >"$PM_DIR/net.d/shunt-chain.conflist"
+    mkdir -p "$PM_DIR/rootfs/www/cchain"
+    echo cchain >"$PM_DIR/rootfs/www/cchain/index.html"
+    PM_OPTS="-p 18080:8080" pm_run cchain shunt-chain /bin/httpd -f -p 8080 -h /www/cchain || fail "podman run on a chained network"
+    local chained netns
+    read -r chained netns < <(shunt pod list --json --socket "$SOCK" | "$PY" -c '
+import json, sys
+print(*[(p["ip"], p["netns"]) for p in json.load(sys.stdin) if p["name"] == "cchain"][0])')
+    [ "$(nsenter --net="$netns" sysctl -n net.ipv4.conf.eth0.arp_accept)" = 1 ] || fail "tuning did not set its sysctl in the pod"
+    ip netns exec "$NODE_NS" iptables -t nat -S | grep -q -- "--to-destination $chained:8080" \
+        || fail "portmap did not DNAT to the pod's address $chained (prevResult)"
+    local reply
+    reply=$(printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec "$OUT_NS" timeout 5 socat -T 3 - TCP:"$NODE_IP":18080 | tail -n 1)
+    [ "$reply" = cchain ] || fail "the host port 18080 did not reach the chained container: '$reply'"
+    ok "chained after Shunt: tuning set its sysctl, portmap's host port $NODE_IP:18080 reaches the pod $chained from outside"
+    pm rm -f -t 0 cchain >/dev/null || fail "podman rm of the chained container"
+    ip netns exec "$NODE_NS" iptables -t nat -S | grep -q -- "$chained" && fail "portmap's DEL left its rules"
+    shunt pod list --socket "$SOCK" | grep -q cchain && fail "the chained pod is still there after podman rm"
+    ok "DEL ran the chain in reverse: portmap's rules and the pod are gone"
 }
 
 case "$STAGE" in
