@@ -26,7 +26,9 @@ def fmt(x, digits=0):
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return "–"
-    return f"{a / b:.2f}x"
+    r = a / b
+    # Below 0.01 two decimals would print 0.00x: keep two significant digits instead.
+    return f"{r:.2f}x" if r >= 0.01 else f"{r:.2g}x"
 
 
 def main():
@@ -38,9 +40,10 @@ def main():
 
     by = {}
     for r in results:
-        bench = r["benchmark"].rsplit(".", 2)[-2]
+        bench, method = r["benchmark"].rsplit(".", 2)[-2:]
         p = r["params"]
         by[(bench, p["dataplane"], int(p["services"]))] = r
+        by[(f"{bench}.{method}", p["dataplane"], int(p["services"]))] = r
     counts = sorted({int(r["params"]["services"]) for r in results})
 
     out = []
@@ -49,11 +52,17 @@ def main():
                f"Kernel {machine.get('kernel')}, {machine.get('cpus')} vCPUs, load average at start "
                f"{machine.get('load')}; {machine.get('iptables')}; {machine.get('nft')}; "
                f"{machine.get('conntrack')}; {machine.get('java')}.\n")
+    chunk = int(machine.get("nftLoadChunk", "0") or 0)
     out.append("Reproduce: `benchmarks/run.sh --quick` (or without `--quick` for services 1, 1000, 10000 and longer "
-               "iterations), as root after the README set-up. All data planes run in the same JMH run, one after the "
-               "other per Services count, on the same lab (`dev.shunt.bench.lab.ServiceLab`); the lab, and with it "
-               "the connection table, is rebuilt for every trial. The machine is shared and small: read ratios, "
-               "not absolute figures. Median is p0.50 of JMH's sample mode.\n")
+               "iterations), as root after the README set-up. The traffic benchmarks run all data planes in one JMH "
+               "run, one after the other per Services count; the update benchmarks run nftables and shunt in one "
+               "JMH run and iptables in a second (its full restores take minutes at 10,000 Services, so quick mode "
+               "times fewer of them). Every data plane gets the same lab (`dev.shunt.bench.lab.ServiceLab`); the "
+               "lab, and with it the connection table, is rebuilt for every trial. The machine is shared and small: "
+               "read ratios, not absolute figures. Median is p0.50 of JMH's sample mode."
+               + (f" nftables rulesets were loaded in transactions of {chunk} Services (same kernel state as kube-proxy's "
+                  "single start-up transaction, which takes 80-100 s at 10,000 Services on this kernel)." if chunk else "")
+               + "\n")
 
     def traffic_table(bench, title, unit):
         out.append(f"## {title}\n")
@@ -87,21 +96,61 @@ def main():
     traffic_table("UdpFlowBench", "New UDP flows through the VIP (new source port, 1 B request, 1 B reply)",
                   "flows/s")
 
-    out.append("## Adding one Service while N exist (ms, single shot; lower is better)\n")
-    out.append("| Services | " + " | ".join(f"{d} ms" for d in PLANES) + " | shunt/iptables (time) | shunt/nftables (time) |")
-    out.append("|---:|" + "---:|" * (len(PLANES) + 2))
+    out.append("## Bulk TCP through the VIP (one connection per 64 MiB transfer, delivery confirmed by the server)\n")
+    out.append("| Services | " + " | ".join(f"{d} Gbit/s" for d in PLANES)
+               + " | shunt/iptables | shunt/nftables | cut short (ipt/nft/shunt) | failures (ipt/nft/shunt) |")
+    out.append("|---:|" + "---:|" * (len(PLANES) + 4))
     for n in counts:
-        ms = {}
+        gbit, cut, fails = {}, [], []
         for d in PLANES:
-            r = by.get(("RuleUpdateBench", d, n))
-            ms[d] = r["primaryMetric"]["score"] if r else None
-        out.append(f"| {n:,} | " + " | ".join(fmt(ms[d], 1) for d in PLANES) + " | "
-                   + ratio(ms["shunt"], ms["iptables"]) + " | " + ratio(ms["shunt"], ms["nftables"]) + " |")
+            r = by.get(("ThroughputBench", d, n))
+            secondary = r.get("secondaryMetrics", {}) if r else {}
+            b = secondary.get("bytes", {}).get("score")
+            gbit[d] = b * 8 / 1e9 if b is not None else None
+            c = secondary.get("cutShort", {}).get("score")
+            f = secondary.get("failures", {}).get("score")
+            cut.append(fmt(c) if c is not None else "–")
+            fails.append(fmt(f) if f is not None else "–")
+        out.append(f"| {n:,} | " + " | ".join(fmt(gbit[d], 2) for d in PLANES) + " | "
+                   + ratio(gbit["shunt"], gbit["iptables"]) + " | " + ratio(gbit["shunt"], gbit["nftables"]) + " | "
+                   + " / ".join(cut) + " | " + " / ".join(fails) + " |")
     out.append("")
-    out.append("iptables: kube-proxy's full sync (`iptables-restore --noflush` of the whole filter and nat tables); "
-               "nftables: kube-proxy's partial sync (one `nft -f` transaction with the new Service's chains and "
-               "elements); shunt: one `POST /v1/services` that returns after the new Service table is published "
-               "to the fast path.\n")
+    out.append("From the client pod's namespace, one transfer per JMH operation: a new connection to the VIP's bulk "
+               "port, 64 MiB (or what 2 s allow) from one direct buffer, FIN, and the server pod's byte count back; "
+               "Gbit/s counts only bytes the server confirmed. Same client code and kernel socket defaults for "
+               "every data plane. Flows are established after their first packet, so the Services count should not "
+               "matter here.\n")
+
+    def update_table(method, title, note):
+        out.append(f"## {title} (ms, single shot; lower is better)\n")
+        out.append("| Services | " + " | ".join(f"{d} ms" for d in PLANES)
+                   + " | shunt/iptables (time) | shunt/nftables (time) | shots (ipt/nft/shunt) |")
+        out.append("|---:|" + "---:|" * (len(PLANES) + 3))
+        for n in counts:
+            ms, shots = {}, []
+            for d in PLANES:
+                r = by.get((f"RuleUpdateBench.{method}", d, n))
+                ms[d] = r["primaryMetric"]["score"] if r else None
+                raw = r["primaryMetric"].get("rawData", []) if r else []
+                shots.append(str(sum(len(fork) for fork in raw)) if r else "–")
+            out.append(f"| {n:,} | " + " | ".join(fmt(ms[d], 1) for d in PLANES) + " | "
+                       + ratio(ms["shunt"], ms["iptables"]) + " | " + ratio(ms["shunt"], ms["nftables"]) + " | "
+                       + " / ".join(shots) + " |")
+        out.append("")
+        out.append(note + "\n")
+
+    update_table("addService", "Adding one Service while N exist",
+                 "iptables: kube-proxy's full sync (`iptables-restore --noflush` of the whole filter and nat tables); "
+                 "nftables: kube-proxy's partial sync (one `nft -f` transaction with the new Service's chains and "
+                 "elements); shunt: one `POST /v1/services` that returns after the new Service table is published "
+                 "to the fast path.")
+    update_table("changeEndpoint", "One endpoint stops being ready while N Services exist",
+                 "The measured Service (3 ports) loses one of its 3 endpoints. iptables: kube-proxy's full sync "
+                 "(`iptables-restore --noflush` of both tables, the endpoint's KUBE-SEP chains deleted); nftables: "
+                 "kube-proxy's partial sync (one `nft -f` transaction rewriting the Service's service and endpoint "
+                 "chains, the gone endpoint's chains flushed); shunt: one `DELETE /v1/pods/POD?grace=600` (the pod "
+                 "turns terminating) that returns after the new Service table is published to the fast path. The "
+                 "spare endpoint is made ready before each iteration, untimed.")
 
     out.append("## Rulesets and initial load (one line per lab built in this run)\n")
     out.append("| data plane | Services | initial load ms | kernel ruleset |")
@@ -121,7 +170,12 @@ def main():
         else:
             size = (f"{lab.get('shuntServices')} Services in the agent; kernel: {lab.get('nftRules')} nft rules "
                     f"(its static node rules)")
-        load_what = "agent start with the Services" if lab.get("dataplane") == "shunt" else "one restore / nft -f"
+        if lab.get("dataplane") == "shunt":
+            load_what = "agent start with the Services"
+        elif lab.get("dataplane") == "nftables" and (lab.get("nftTransactions") or 1) > 1:
+            load_what = f"{lab.get('nftTransactions')} nft -f transactions of ≤1000 Services"
+        else:
+            load_what = "one restore / nft -f"
         out.append(f"| {lab.get('dataplane')} | {lab.get('services'):,} | {fmt(lab.get('loadMillis'))} ({load_what}) | {size} |")
     out.append("")
     print("\n".join(out))

@@ -12,10 +12,15 @@ PY=/usr/bin/python3   # Debian's (with scapy), not whatever python3 comes first 
 # of them at once would tear down each other's lab: the second one waits for the first. The lock
 # is fd 9, held until the script exits (children that outlive it would hold it too, which the
 # scripts' cleanup traps prevent).
-exec 9>/run/lock/shunt-lab.lock
-if ! flock -n 9; then
-    echo "$(basename "$0"): another Shunt lab script is running; waiting up to 15 min" >&2
-    flock -w 900 9 || { echo "$(basename "$0"): gave up waiting for the lab lock" >&2; exit 1; }
+# A script started by one that holds the lock (smoke.sh running its multinode stage) must not
+# wait for it: SHUNT_LAB_LOCKED says the lock is held up the process tree.
+if [ -z "${SHUNT_LAB_LOCKED:-}" ]; then
+    exec 9>/run/lock/shunt-lab.lock
+    if ! flock -n 9; then
+        echo "$(basename "$0"): another Shunt lab script is running; waiting up to 15 min" >&2
+        flock -w 900 9 || { echo "$(basename "$0"): gave up waiting for the lab lock" >&2; exit 1; }
+    fi
+    export SHUNT_LAB_LOCKED=1
 fi
 
 # The median of the numbers on stdin, one per line.

@@ -1,5 +1,6 @@
 package dev.shunt.bench;
 
+import dev.shunt.bench.lab.LabClient;
 import dev.shunt.bench.lab.ServiceLab;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -28,7 +29,7 @@ public class ConnectBench extends ServiceLabBench {
     public int connect(Failures failures) {
         enterOnce();
         try {
-            return ServiceLab.tcpRequest(1000);
+            return LabClient.tcpRequest(1000);
         } catch (IOException e) {
             failures.failures++;
             return -1;

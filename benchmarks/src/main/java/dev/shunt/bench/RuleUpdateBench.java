@@ -14,14 +14,17 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
- * The time to add one Service while N exist, as each data plane's control plane does it:
+ * Two control-plane changes while N Services exist, timed as each data plane's control plane
+ * makes them. {@code addService}: adding one Service,
  *
  * <ul>
  *   <li>iptables: kube-proxy's full sync, one {@code iptables-restore --noflush} of the complete
@@ -32,10 +35,31 @@ import java.util.concurrent.TimeUnit;
  *       Service and published the new Service table to the fast path (the next packet uses it).</li>
  * </ul>
  *
- * Single-shot: one addition per iteration, each a new Service with the two real servers as
- * endpoints. Generating the ruleset text is done before the measured call (kube-proxy's own
- * generation time is not counted against it); starting the tool process is counted, as kube-proxy
- * pays it too.
+ * {@code changeEndpoint}: one endpoint of the measured Service (3 ports) stops being ready, as
+ * when its pod fails readiness or starts terminating ({@link ServiceLab#prepareWithdrawal}):
+ *
+ * <ul>
+ *   <li>iptables: kube-proxy's full sync, one {@code iptables-restore --noflush} of both tables
+ *       without the endpoint (its KUBE-SEP chains deleted);</li>
+ *   <li>nftables: kube-proxy's partial sync, one {@code nft -f} transaction that rewrites the
+ *       Service's service and endpoint chains (add + flush + rules) and flushes the gone
+ *       endpoint's chains; the map elements do not change;</li>
+ *   <li>shunt: one API call, {@code DELETE /v1/pods/POD?grace=600}, which makes the pod
+ *       terminating and returns once the new Service table is published (the next packet uses
+ *       it).</li>
+ * </ul>
+ *
+ * Before each withdrawal, and not timed, a spare endpoint is made ready ({@link
+ * ServiceLab#addSpareEndpoint}: a new pod for Shunt, an address written into the measured
+ * Service's chains for the kernel), so every iteration takes the same step from the same state.
+ *
+ * <p>Single-shot: one change per iteration. Generating the ruleset text is done before the
+ * measured call (kube-proxy's own generation time is not counted against it, nor its {@code
+ * iptables-save} / {@code nft list chains} calls before a sync); starting the tool process is
+ * counted, as kube-proxy pays it too. What the step's end means is the same for all: the kernel
+ * has committed the ruleset (the tools return after the netlink transaction), or Shunt's fast
+ * path holds the new snapshot (a volatile write the poll thread reads before its next batch);
+ * {@code ServiceLabTest} checks with real traffic that new flows then avoid the endpoint.
  */
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -53,6 +77,8 @@ public class RuleUpdateBench extends BenchmarkDefaults {
     private int added;
     private String nextRules;
     private ServiceSpec nextSpec;
+    private int spares;
+    private Supplier<Object> nextWithdrawal;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -61,7 +87,12 @@ public class RuleUpdateBench extends BenchmarkDefaults {
     }
 
     @Setup(Level.Iteration)
-    public void prepareNext() {
+    public void prepareNext(BenchmarkParams params) {
+        if (params.getBenchmark().endsWith(".changeEndpoint")) {
+            String spare = lab.addSpareEndpoint(spares++);
+            nextWithdrawal = lab.prepareWithdrawal(spare);
+            return;
+        }
         String name = String.format("added-%04d", added);
         String ip = "10.100.0." + (added + 1);
         LabService next = new LabService("bench", name, "http", "tcp", ip, ServiceLab.PORT, lab.serverIps(),
@@ -86,6 +117,11 @@ public class RuleUpdateBench extends BenchmarkDefaults {
             case NFTABLES -> lab.loadNft(nextRules);
             case SHUNT -> lab.agentApi().call("POST", "/v1/services", nextSpec);
         };
+    }
+
+    @Benchmark
+    public Object changeEndpoint() {
+        return nextWithdrawal.get();
     }
 
     @TearDown(Level.Trial)

@@ -1,5 +1,6 @@
 package dev.shunt.bench;
 
+import dev.shunt.bench.lab.LabClient;
 import dev.shunt.bench.lab.ServiceLab;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -28,7 +29,7 @@ public class UdpFlowBench extends ServiceLabBench {
     public int flow(Failures failures) {
         enterOnce();
         try {
-            return ServiceLab.udpRequest(200);
+            return LabClient.udpRequest(200);
         } catch (IOException e) {
             failures.failures++;
             return -1;

@@ -4,7 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shunt.ipam.Cidr;
 import dev.shunt.ipam.IpamStore;
+import dev.shunt.netlink.Address;
 import dev.shunt.netlink.NetlinkHandle;
+import dev.shunt.overlay.OverlayPeer;
+import dev.shunt.overlay.OverlayPeers;
+import dev.shunt.overlay.PeerChanges;
+import dev.shunt.overlay.VxlanConfig;
+import dev.shunt.overlay.VxlanDevice;
 import dev.shunt.netns.NetworkNamespace;
 
 import dev.shunt.service.ServiceTable;
@@ -46,12 +52,18 @@ public final class Agent implements AutoCloseable {
     private final Map<String, PodRecord> pods = new TreeMap<>();
     private final ServiceStore serviceStore;
     private final ServiceRegistry services;
+    /** Manifests (shunt apply/delete/get) and the desired state as a source: see {@link StateApi}. */
+    private final StateApi stateApi;
     /** Timers: the end of pods' grace periods, captures. One thread, made here, in the node's namespace. */
     private final ScheduledExecutorService scheduler;
     private final Captures captures;
     private final CniEndpoint cni;
     private final long startedAt = System.currentTimeMillis();
     private ApiServer api;
+    /** The overlay (null on a node without one): the VXLAN device and the remote nodes programmed on it. */
+    private VxlanDevice vxlan;
+    private OverlayPeers overlayPeers;
+    private List<OverlayPeer> peers = List.of();
 
     private Agent(AgentConfig config) {
         this.config = config;
@@ -73,6 +85,7 @@ public final class Agent implements AutoCloseable {
                 config.offloads());
         this.serviceStore = new ServiceStore(config.stateDir());
         this.services = new ServiceRegistry(config.node(), serviceStore.load());
+        this.stateApi = new StateApi(this, config, services, serviceStore, podNetwork);
         ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1,
                 Thread.ofPlatform().name("shunt-agent-timers-" + config.node()).daemon(true).factory());
         timers.setRemoveOnCancelPolicy(true);
@@ -91,6 +104,9 @@ public final class Agent implements AutoCloseable {
                     List.of(config.podCidr(), AgentConfig.CLUSTER_CIDR, AgentConfig.SERVICE_CIDR),
                     agent.fastPath.offloads());
             agent.fastPath.attachHost(HostPort.FAST_PATH_END, hostMac);
+            if (config.overlay() != null) {
+                agent.startOverlay(config.overlay());
+            }
             NodeRules.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END, AgentConfig.NODE_PORT_ADDRESS);
             synchronized (agent) {
                 agent.adopt();
@@ -276,9 +292,82 @@ public final class Agent implements AutoCloseable {
         return services.all().stream().map(s -> services.view(s, pods.values())).toList();
     }
 
-    /** Builds the Service snapshot from the Services and the pods of the moment and hands it to the fast path. */
-    private void publishServices() {
-        fastPath.setServices(ServiceTable.build(services.resolve(pods.values()), config.node()));
+    /**
+     * Builds the Service snapshot from the Services and the pods of the moment (this node's and
+     * those recorded for others) and hands it to the fast path. Built over the snapshot the fast
+     * path holds, so only the Maglev tables of Service ports whose endpoints changed are built
+     * again: when a pod starts terminating among 10,000 Services, the tables of the Service ports
+     * it backs, not 20,000 (cluster and external each).
+     */
+    void publishServices() {
+        syncOverlay();
+        ServiceTable current = fastPath.pipeline().services();
+        fastPath.setServices(ServiceTable.build(services.resolve(pods.values(), reachableRemotePods()), config.node(), current));
+        stateApi.publish();
+    }
+
+    /**
+     * The pods recorded for other nodes that this node can reach: those of its overlay peers. A pod
+     * of a node the overlay does not know (none yet, or gone) would be a black hole as an endpoint.
+     */
+    private List<dev.shunt.state.Pod> reachableRemotePods() {
+        if (peers.isEmpty()) {
+            return List.of();
+        }
+        java.util.Set<String> reachable = new java.util.HashSet<>();
+        peers.forEach(p -> reachable.add(p.nodeName()));
+        return stateApi.remotePods().stream().filter(p -> reachable.contains(p.node())).toList();
+    }
+
+    /**
+     * Programs the overlay for the nodes recorded now (a node without a known VTEP MAC gets the one
+     * its agent derives from its name, {@link dev.shunt.overlay.VtepMac#forNode}). Only when the set
+     * changed: it costs netlink round trips.
+     */
+    private void syncOverlay() {
+        if (vxlan == null) {
+            return;
+        }
+        List<OverlayPeer> wanted = stateApi.nodes().stream()
+                .filter(n -> !n.name().equals(config.node()) && !n.underlayIp().isEmpty() && !n.podCidr().isEmpty())
+                .map(n -> new OverlayPeer(n.name(), (java.net.Inet4Address) java.net.InetAddress.ofLiteral(n.underlayIp()),
+                        n.vtepMac().isEmpty() ? dev.shunt.overlay.VtepMac.forNode(n.name())
+                                : dev.shunt.netlink.MacAddress.parse(n.vtepMac()),
+                        dev.shunt.netlink.IpPrefix.parse(n.podCidr())))
+                .sorted(java.util.Comparator.comparing(OverlayPeer::nodeName))
+                .toList();
+        if (!wanted.equals(peers)) {
+            PeerChanges changes = setPeers(wanted);
+            if (!changes.isEmpty()) {
+                System.err.println("shunt agent: overlay peers " + changes);
+            }
+        }
+    }
+
+    /** Gives a pod new labels (an apply that changes them); Services' endpoints follow. Returns the pod as it was. */
+    synchronized PodRecord relabelPod(String name, Map<String, String> labels) {
+        PodRecord pod = pods.get(name);
+        if (pod == null) {
+            throw new ApiServer.Refusal(404, "no pod '" + name + "'");
+        }
+        PodRecord relabelled = pod.withLabels(labels);
+        podStore.save(relabelled);
+        pods.put(name, relabelled);
+        publishServices();
+        return pod;
+    }
+
+    /**
+     * The node's desired state (its recorded nodes, its pods and those recorded for other nodes,
+     * its Services) as a source: a snapshot, then every change. Listeners are called under the
+     * agent's lock: they must return quickly and not call the agent.
+     */
+    public dev.shunt.state.StateSource desiredState() {
+        return listener -> {
+            synchronized (this) {
+                return stateApi.subscribe(listener);
+            }
+        };
     }
 
     /** The fast path's counters. */
@@ -309,12 +398,29 @@ public final class Agent implements AutoCloseable {
     synchronized ApiServer.Response handle(String method, String uri, byte[] body) throws Exception {
         String path = uri.contains("?") ? uri.substring(0, uri.indexOf('?')) : uri;
         Map<String, String> query = query(uri);
+        if (path.startsWith(StateApi.PREFIX)) {
+            return stateApi.handle(method, path, body);
+        }
         if (path.equals("/v1/status") && method.equals("GET")) {
             Map<String, Object> status = new LinkedHashMap<>();
             status.put("node", config.node());
             status.put("podCidr", config.podCidr().toString());
             status.put("pods", pods.size());
             status.put("uptimeSeconds", (System.currentTimeMillis() - startedAt) / 1000);
+            if (vxlan != null) {
+                VxlanConfig vx = vxlan.config();
+                Map<String, Object> overlay = new LinkedHashMap<>();
+                overlay.put("device", vx.name());
+                overlay.put("underlayIp", vx.local().getHostAddress());
+                overlay.put("vni", vx.vni());
+                overlay.put("port", vx.port());
+                overlay.put("mtu", vx.mtu());
+                overlay.put("vtepMac", vx.vtepMac().toString());
+                overlay.put("peers", peers.stream().map(p -> Map.of("node", p.nodeName(), "underlayIp",
+                        p.underlayIp().getHostAddress(), "podCidr", p.podCidr().toString(), "vtepMac", p.vtepMac().toString()))
+                        .toList());
+                status.put("overlay", overlay);
+            }
             return ApiServer.Response.ok(JSON.writeValueAsString(status));
         }
         if (path.equals("/v1/cni") && method.equals("POST")) {
@@ -440,6 +546,75 @@ public final class Agent implements AutoCloseable {
     }
 
     /** {@code graceful}: also removes the connection table file (a failed start leaves it to adopt). */
+    /**
+     * Creates (or adopts) {@code shunt.vx} on the underlay address's interface, with an MTU 50
+     * bytes below it, and puts it on the fast path. Refuses a pod MTU that would not fit through
+     * it: pods would send packets the overlay must refuse.
+     */
+    private void startOverlay(AgentConfig.Overlay overlay) {
+        Address underlay = netlink.addresses().list().stream()
+                .filter(a -> a.prefix().address().equals(overlay.underlayIp())).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("underlay IP " + overlay.underlayIp().getHostAddress()
+                        + " is not an address of any interface of this node"));
+        dev.shunt.netlink.Link underlayLink = netlink.links().list().stream().filter(l -> l.index() == underlay.index())
+                .findFirst().orElseThrow();
+        VxlanConfig vx = VxlanConfig.forNode(config.node(), overlay.underlayIp(), underlayLink.mtu())
+                .withVni(overlay.vni()).withPort(overlay.port()).withUnderlayDevice(underlayLink.name());
+        if (config.mtu() > vx.mtu()) {
+            throw new IllegalArgumentException("pod MTU " + config.mtu() + " does not fit the overlay: the underlay "
+                    + underlayLink.name() + " has MTU " + underlayLink.mtu() + ", so pods get at most " + vx.mtu()
+                    + " (underlay - " + VxlanConfig.ENCAPSULATION_OVERHEAD + ")");
+        }
+        vxlan = new VxlanDevice(netlink, vx);
+        VxlanDevice.Ensured ensured = vxlan.ensure();
+        System.err.println("shunt agent: overlay " + vx.name() + " " + ensured.outcome().name().toLowerCase()
+                + (ensured.changes().isEmpty() ? "" : " " + ensured.changes()) + ", VNI " + vx.vni() + ", port " + vx.port()
+                + ", MTU " + vx.mtu() + ", VTEP MAC " + vx.vtepMac());
+        overlayPeers = new OverlayPeers(netlink, vx);
+        overlayPeers.reconcile(List.of()); // a recreated device lost its entries; stale ones of an old run go
+        fastPath.attachOverlay(vx.name(), FastPath.ipv4(config.podCidr().network().getHostAddress()));
+    }
+
+    /** This node as the overlay's peers see it, or null without an overlay. */
+    public synchronized OverlayPeer overlaySelf() {
+        if (vxlan == null) {
+            return null;
+        }
+        VxlanConfig vx = vxlan.config();
+        return new OverlayPeer(config.node(), vx.local(), vx.vtepMac(),
+                dev.shunt.netlink.IpPrefix.parse(config.podCidr().toString()));
+    }
+
+    /**
+     * The other nodes of the cluster, as the recorded nodes say (this node, if listed, is
+     * skipped): their FDB and neighbour entries on {@code shunt.vx} are reconciled (missing ones
+     * added, stale ones removed) and the fast path routes their pod CIDRs to the overlay.
+     */
+    private PeerChanges setPeers(java.util.Collection<OverlayPeer> all) {
+        if (vxlan == null) {
+            throw new IllegalStateException("node " + config.node() + " runs without an overlay (start it with an underlay IP)");
+        }
+        List<OverlayPeer> remote = all.stream().filter(p -> !p.nodeName().equals(config.node())).toList();
+        for (OverlayPeer p : remote) {
+            Cidr theirs = Cidr.parse(p.podCidr().toString());
+            if (theirs.overlaps(config.podCidr())) {
+                throw new IllegalArgumentException("node " + p.nodeName() + "'s pod CIDR " + theirs
+                        + " overlaps this node's " + config.podCidr());
+            }
+        }
+        PeerChanges changes = overlayPeers.reconcile(remote);
+        List<FastPath.RemoteNode> routes = remote.stream().map(p -> new FastPath.RemoteNode(
+                FastPath.ipv4(p.podCidr().address().getHostAddress()), p.podCidr().length(), FastPath.mac(p.vtepMac().toString())))
+                .toList();
+        fastPath.setRemoteNodes(routes);
+        peers = remote;
+        return changes;
+    }
+
+    public synchronized List<OverlayPeer> peers() {
+        return peers;
+    }
+
     private void stop(boolean graceful) {
         if (api != null) {
             api.close();
@@ -447,6 +622,9 @@ public final class Agent implements AutoCloseable {
         scheduler.shutdownNow();
         captures.stop();
         fastPath.close();
+        if (vxlan != null) {
+            vxlan.remove();
+        }
         if (graceful) {
             conntrack.delete();
         } else {

@@ -67,7 +67,8 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    private static final int MAX_BODY = 1 << 20;
+    /** The largest request body the API takes (a bigger one is answered 413). */
+    public static final int MAX_BODY = 1 << 20;
 
     private final Path socket;
     private final EventLoopGroup group;

@@ -7,6 +7,7 @@ import dev.shunt.datapath.DatapathCounters;
 import dev.shunt.datapath.ForwardingTable;
 import dev.shunt.datapath.Pipeline;
 import dev.shunt.datapath.PollLoop;
+import dev.shunt.netlink.Link;
 import dev.shunt.netlink.MacAddress;
 import dev.shunt.netlink.NetlinkException;
 import dev.shunt.netlink.NetlinkHandle;
@@ -22,6 +23,7 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.BitSet;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -62,6 +64,14 @@ final class FastPath implements AutoCloseable {
     private final BitSet usedIds = new BitSet();
     private AfPacketPort hostPort;
     private long hostMac;
+    /** The VXLAN device's port (null on a node without overlay) and the remote nodes behind it. */
+    private AfPacketPort overlayPort;
+    private List<RemoteNode> remoteNodes = List.of();
+    /** This node's pod CIDR network address: what node-port flows to other nodes' backends are source-NATed to. */
+    private int nodeAddress;
+
+    /** Another node's pod CIDR (network address and prefix length) and its VTEP MAC, as the fast path routes to it. */
+    record RemoteNode(int podNetwork, int prefixLength, long vtepMac) {}
 
     /**
      * @param conntrack the connection table, fresh or adopted from an earlier agent process
@@ -127,13 +137,14 @@ final class FastPath implements AutoCloseable {
         });
         installDrop(pod.hostVeth());
         int id = usedIds.nextClearBit(1);
-        int ifindex = netlink.links().get(pod.hostVeth()).index();
+        Link link = netlink.links().get(pod.hostVeth());
+        int ifindex = link.index();
         AfPacketPort port = NetworkNamespace.callIn(nodeNamespace, "port-open-" + pod.hostVeth(),
                 () -> AfPacketPort.open(id, pod.hostVeth(), ifindex, portConfig));
         usedIds.set(id);
         ports.put(pod.name(), port);
         pods.put(pod.name(), pod);
-        pipeline.attach(port);
+        pipeline.attach(port, link.mtu()); // the pod's eth0 has the same MTU: longer packets get fragmentation-needed
         publishForwarding();
         loop.add(port);
     }
@@ -145,13 +156,39 @@ final class FastPath implements AutoCloseable {
      */
     void attachHost(String fastPathEnd, long hostStackMac) {
         installDrop(fastPathEnd);
-        int ifindex = netlink.links().get(fastPathEnd).index();
+        Link link = netlink.links().get(fastPathEnd);
+        int ifindex = link.index();
         hostPort = NetworkNamespace.callIn(nodeNamespace, "port-open-" + fastPathEnd,
                 () -> AfPacketPort.open(HOST_PORT, fastPathEnd, ifindex, portConfig));
         hostMac = hostStackMac;
-        pipeline.attach(hostPort);
+        pipeline.attach(hostPort, link.mtu());
         publishForwarding();
         loop.add(hostPort);
+    }
+
+    /**
+     * Attaches the node's VXLAN device as the overlay port: frames for another node's pod CIDR
+     * leave on it with that node's VTEP MAC as destination (the device's FDB names the underlay IP),
+     * and frames other nodes sent here arrive on it decapsulated. The kernel must not also route
+     * what arrives (tc drop, as on every port).
+     */
+    void attachOverlay(String device, int podNetwork) {
+        nodeAddress = podNetwork;
+        installDrop(device);
+        Link link = netlink.links().get(device);
+        int id = usedIds.nextClearBit(1);
+        overlayPort = NetworkNamespace.callIn(nodeNamespace, "port-open-" + device,
+                () -> AfPacketPort.open(id, device, link.index(), portConfig));
+        usedIds.set(id);
+        pipeline.attach(overlayPort, link.mtu());
+        publishForwarding();
+        loop.add(overlayPort);
+    }
+
+    /** Replaces the set of other nodes the overlay routes to (control plane). */
+    void setRemoteNodes(List<RemoteNode> nodes) {
+        remoteNodes = List.copyOf(nodes);
+        publishForwarding();
     }
 
     /** Takes a pod off the fast path (before its plumbing is removed). */
@@ -187,6 +224,9 @@ final class FastPath implements AutoCloseable {
         Map<String, dev.shunt.port.PortCounters> out = new java.util.LinkedHashMap<>();
         if (hostPort != null) {
             out.put(hostPort.name(), hostPort.counters());
+        }
+        if (overlayPort != null) {
+            out.put(overlayPort.name(), overlayPort.counters());
         }
         for (Map.Entry<String, AfPacketPort> e : new java.util.TreeMap<>(ports).entrySet()) {
             out.put(e.getKey() + " (" + e.getValue().name() + ")", e.getValue().counters());
@@ -238,6 +278,15 @@ final class FastPath implements AutoCloseable {
             PodRecord pod = pods.get(e.getKey());
             table.pod(ipv4(pod.ip()), e.getValue().id(), mac(pod.podMac()));
         }
+        if (overlayPort != null) {
+            table.nodeAddress(nodeAddress);
+            int prefix = remoteNodes.isEmpty() ? 24 : remoteNodes.getFirst().prefixLength();
+            table.overlay(overlayPort.id(), prefix);
+            for (int i = 0; i < remoteNodes.size(); i++) {
+                RemoteNode r = remoteNodes.get(i);
+                table.remoteNode(r.podNetwork(), i, r.vtepMac());
+            }
+        }
         pipeline.setForwarding(table.build());
     }
 
@@ -266,6 +315,9 @@ final class FastPath implements AutoCloseable {
         }
         if (hostPort != null) {
             hostPort.close();
+        }
+        if (overlayPort != null) {
+            overlayPort.close();
         }
         ports.clear();
         tcDrop.close();

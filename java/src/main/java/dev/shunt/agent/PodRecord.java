@@ -40,6 +40,11 @@ public record PodRecord(String name, Map<String, String> labels, String ip, Stri
         return new PodRecord(name, labels, ip, netns, hostVeth, podMac, createdAtMillis, setupMicros, untilMillis, attachment);
     }
 
+    /** The same pod with other labels (its CNI attachment, if any, kept). */
+    PodRecord withLabels(Map<String, String> newLabels) {
+        return new PodRecord(name, newLabels, ip, netns, hostVeth, podMac, createdAtMillis, setupMicros, terminatingUntilMillis, attachment);
+    }
+
     /** The same pod with its setup time. */
     PodRecord withSetupMicros(long micros) {
         return new PodRecord(name, labels, ip, netns, hostVeth, podMac, createdAtMillis, micros, terminatingUntilMillis, attachment);

@@ -111,6 +111,48 @@ final class ServiceRegistry {
                 nowMillis);
     }
 
+    /**
+     * Checks {@code request} as the new version of the registered Service of the same name (an
+     * apply that changes it in place), as {@link #prepare} checks a new one. It keeps its ClusterIP,
+     * which cannot change (as in Kubernetes: delete the Service and create it again), its creation
+     * time, and the node port of every port it keeps (same number and protocol) that asks for none.
+     * The result is not registered yet ({@link #put}); equal to the registered one if nothing changes.
+     */
+    ServiceSpec prepareReplacement(ServiceSpec request, long nowMillis) {
+        ServiceSpec current = services.get(request.name());
+        if (current == null) {
+            throw new ApiServer.Refusal(404, "no Service '" + request.name() + "'");
+        }
+        String requestedIp = request.clusterIp() == null ? "" : request.clusterIp().strip();
+        if (!requestedIp.isEmpty() && !requestedIp.equals(current.clusterIp())) {
+            throw new IllegalArgumentException("ClusterIP " + requestedIp + " differs from the Service's " + current.clusterIp()
+                    + ", which cannot change (delete the Service and create it again)");
+        }
+        // A port keeps its node port when the Service stays (or becomes) a NodePort one; a ClusterIP one has none.
+        boolean nodePortType = ServiceSpec.NODE_PORT.equalsIgnoreCase(request.type());
+        List<ServiceSpec.Port> ports = new ArrayList<>();
+        for (ServiceSpec.Port p : request.ports()) {
+            int nodePort = p.nodePort();
+            String protocol = p.protocol() == null ? "TCP" : p.protocol();
+            for (ServiceSpec.Port old : current.ports()) {
+                if (nodePortType && nodePort == 0 && old.port() == p.port() && old.protocol().equalsIgnoreCase(protocol)) {
+                    nodePort = old.nodePort();
+                }
+            }
+            ports.add(new ServiceSpec.Port(p.name(), p.protocol(), p.port(), p.targetPort(), nodePort));
+        }
+        services.remove(request.name());
+        try {
+            ServiceSpec prepared = prepare(new ServiceSpec(request.name(), current.clusterIp(), request.type(), ports, request.selector(),
+                    request.affinitySeconds(), request.externalTrafficPolicy(), request.internalTrafficPolicy(), 0), nowMillis);
+            return new ServiceSpec(prepared.name(), prepared.clusterIp(), prepared.type(), prepared.ports(), prepared.selector(),
+                    prepared.affinitySeconds(), prepared.externalTrafficPolicy(), prepared.internalTrafficPolicy(),
+                    current.createdAtMillis());
+        } finally {
+            services.put(current.name(), current);
+        }
+    }
+
     void put(ServiceSpec spec) {
         services.put(spec.name(), spec);
     }
@@ -119,8 +161,17 @@ final class ServiceRegistry {
         return services.remove(name);
     }
 
-    /** Every Service with its endpoints: the pods of {@code pods} its selector matches. */
+    /** Every Service with its endpoints: the pods of {@code pods} (this node's) its selector matches. */
     List<Service> resolve(Collection<PodRecord> pods) {
+        return resolve(pods, List.of());
+    }
+
+    /**
+     * Every Service with its endpoints: the pods its selector matches among this node's
+     * ({@code pods}) and those of other nodes ({@code remote}, reached over the overlay), each
+     * with its node so that traffic policy Local can tell them apart.
+     */
+    List<Service> resolve(Collection<PodRecord> pods, Collection<dev.shunt.state.Pod> remote) {
         List<Service> out = new ArrayList<>(services.size());
         for (ServiceSpec s : services.values()) {
             List<Endpoint> endpoints = new ArrayList<>();
@@ -128,6 +179,9 @@ final class ServiceRegistry {
                 Inet4Address ip = (Inet4Address) InetAddress.ofLiteral(pod.ip());
                 endpoints.add(new Endpoint(ip, node, !pod.terminating(), true, pod.terminating()));
             }
+            remote.stream().filter(p -> selects(s, p.labels())).sorted(Comparator.comparing(dev.shunt.state.Pod::name))
+                    .forEach(p -> endpoints.add(new Endpoint((Inet4Address) InetAddress.ofLiteral(p.ip()), p.node(),
+                            !p.terminating(), true, p.terminating())));
             List<ServicePort> ports = new ArrayList<>();
             for (ServiceSpec.Port p : s.ports()) {
                 ports.add(new ServicePort(p.name(), Protocol.parse(p.protocol()), p.port(), p.targetPort(), p.nodePort()));
@@ -149,9 +203,13 @@ final class ServiceRegistry {
                 s.internalTrafficPolicy(), endpoints, s.createdAtMillis());
     }
 
+    private static boolean selects(ServiceSpec s, Map<String, String> labels) {
+        return s.selector().entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+    }
+
     private static List<PodRecord> matching(ServiceSpec s, Collection<PodRecord> pods) {
         return pods.stream()
-                .filter(p -> s.selector().entrySet().stream().allMatch(e -> e.getValue().equals(p.labels().get(e.getKey()))))
+                .filter(p -> selects(s, p.labels()))
                 .sorted(Comparator.comparing(PodRecord::name))
                 .toList();
     }

@@ -87,6 +87,7 @@ final class Stats {
         out.put("natTranslations", c.natTranslations());
         out.put("serviceRejects", c.serviceRejects());
         out.put("flowsPurged", c.flowsPurged());
+        out.put("fragmentsSent", c.fragmentsSent());
         return out;
     }
 }

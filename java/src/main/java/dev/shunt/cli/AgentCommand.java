@@ -37,12 +37,34 @@ final class AgentCommand implements Runnable {
             + "(checked at start, `shunt stats` shows the outcome). Default: ${DEFAULT-VALUE}.")
     String offloads = "on";
 
+    @Option(names = "--underlay-ip", paramLabel = "IP", description = "This node's address on the underlay: "
+            + "with it the agent creates the VXLAN overlay (shunt.vx) to other nodes; without it the node is alone.")
+    String underlayIp;
+
+    @Option(names = "--vni", paramLabel = "N", description = "VXLAN network identifier (default: ${DEFAULT-VALUE}).")
+    int vni = AgentConfig.Overlay.DEFAULT_VNI;
+
+    @Option(names = "--vxlan-port", paramLabel = "PORT", description = "VXLAN UDP port (default: ${DEFAULT-VALUE}).")
+    int vxlanPort = AgentConfig.Overlay.DEFAULT_PORT;
+
     @Override
     public void run() {
         if (!offloads.equals("on") && !offloads.equals("off")) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--offloads must be on or off, not " + offloads);
         }
         AgentConfig config = new AgentConfig(node, Cidr.parse(podCidr), state, socket, mtu, offloads.equals("on"));
+        if (underlayIp != null) {
+            java.net.InetAddress ip;
+            try {
+                ip = java.net.InetAddress.ofLiteral(underlayIp);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--underlay-ip: not an IP address: " + underlayIp);
+            }
+            if (!(ip instanceof java.net.Inet4Address v4)) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--underlay-ip must be IPv4 for now: " + underlayIp);
+            }
+            config = config.withOverlay(new AgentConfig.Overlay(v4, vni, vxlanPort));
+        }
         Agent agent = Agent.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {

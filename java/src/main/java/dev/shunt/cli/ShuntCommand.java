@@ -12,7 +12,8 @@ import java.util.Properties;
 
 @Command(name = "shunt", mixinStandardHelpOptions = true, versionProvider = ShuntCommand.Version.class,
         description = "Shunt: a node networking agent and user-space packet data plane.",
-        subcommands = {AgentCommand.class, PodCommand.class, ServiceCommand.class, FlowsCommand.class, CaptureCommand.class, StatsCommand.class, NetnsCommand.class, LinkCommand.class, IpamCommand.class})
+        subcommands = {AgentCommand.class, StatusCommand.class, PodCommand.class, ServiceCommand.class, ApplyCommand.class, DeleteCommand.class,
+                GetCommand.class, FlowsCommand.class, CaptureCommand.class, StatsCommand.class, NetnsCommand.class, LinkCommand.class, IpamCommand.class})
 final class ShuntCommand implements Runnable {
     @Spec
     CommandSpec spec;

@@ -38,7 +38,7 @@ final class StatsCommand implements Runnable {
                 return;
             }
             for (String key : new String[] {"received", "forwarded", "answered", "dropped", "newFlows", "natTranslations",
-                    "serviceRejects", "flowsPurged"}) {
+                    "serviceRejects", "flowsPurged", "fragmentsSent"}) {
                 out.printf("%-16s %d%n", key, stats.path(key).asLong());
             }
             stats.path("drops").properties().forEach(e -> out.printf("  drop %-22s %d%n", e.getKey(), e.getValue().asLong()));

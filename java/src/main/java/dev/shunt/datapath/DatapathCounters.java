@@ -19,6 +19,7 @@ public final class DatapathCounters {
     long serviceRejects;
     long icmpErrorsTranslated;
     long flowsPurged;
+    long fragmentsSent;
 
     public long received() {
         return received;
@@ -51,6 +52,11 @@ public final class DatapathCounters {
             total += d;
         }
         return total;
+    }
+
+    /** Fragments sent for packets longer than their output port's MTU (without DF). */
+    public long fragmentsSent() {
+        return fragmentsSent;
     }
 
     public long natTranslations() {

@@ -29,8 +29,10 @@ public final class ForwardingTable {
     private final long[] podMacs;
     private final IntMap remoteNodes;
     private final int[] podIpByPort;
+    private final int nodeAddress;
 
     private ForwardingTable(Builder b) {
+        this.nodeAddress = b.nodeAddress;
         this.hostPort = b.hostPort;
         this.hostMac = b.hostMac;
         this.overlayPort = b.overlayPort;
@@ -75,6 +77,16 @@ public final class ForwardingTable {
     public long podMac(int ip) {
         int v = podPorts.get(ip);
         return v == IntMap.MISSING ? 0 : podMacs[v >>> 16];
+    }
+
+    /**
+     * The address other nodes reach this node's fast path by (its pod CIDR's network address,
+     * never a pod's), or 0 when it has none: node-port flows to a backend on another node are
+     * source-NATed to it, or the backend's replies would go straight to the client (see
+     * {@link Pipeline}).
+     */
+    public int nodeAddress() {
+        return nodeAddress;
     }
 
     /** The remote node (an index the overlay understands) owning {@code ip}'s pod CIDR, or -1. */
@@ -156,6 +168,7 @@ public final class ForwardingTable {
     public static final class Builder {
         private final int hostPort;
         private long hostMac;
+        private int nodeAddress;
         private int overlayPort = NO_PORT;
         private final Map<Integer, Long> remoteMacs = new java.util.HashMap<>();
         private int nodeCidrPrefixLength = 24;
@@ -194,6 +207,12 @@ public final class ForwardingTable {
 
         public Builder hostMac(long mac) {
             this.hostMac = mac;
+            return this;
+        }
+
+        /** See {@link ForwardingTable#nodeAddress()}. */
+        public Builder nodeAddress(int ip) {
+            this.nodeAddress = ip;
             return this;
         }
 

@@ -70,6 +70,16 @@ public final class Pipeline {
     private final VnetHeader offload = new VnetHeader();
 
     private volatile Port[] ports = new Port[0];
+    /**
+     * Per port id, the largest IP packet it takes (its link MTU), or Integer.MAX_VALUE when the
+     * port does not say. Written before {@link #ports} and read after it, so a batch that sees a
+     * port also sees its MTU.
+     */
+    private volatile int[] mtus = new int[0];
+    private final Ipv4Fragmenter fragmenter = new Ipv4Fragmenter();
+    /** The port fragments of the frame in hand go to; the sink below is created once, not per packet. */
+    private int fragmentPort;
+    private final Ipv4Fragmenter.Sink fragmentSink = (frame, length) -> send(fragmentPort, frame, 0, length, false, null);
     private volatile ForwardingTable forwarding;
     private volatile ServiceTable services = ServiceTable.empty();
     private final ConcurrentLinkedQueue<ServiceChanges.Purge> pendingPurges = new ConcurrentLinkedQueue<>();
@@ -79,6 +89,7 @@ public final class Pipeline {
 
     // Per batch: the snapshots in use and the ports that have frames to flush.
     private Port[] batchPorts;
+    private int[] batchMtus;
     private ForwardingTable fwd;
     private ServiceTable svc;
     /** The capture in use this batch, or null: the only per-frame cost of captures while none runs. */
@@ -96,14 +107,33 @@ public final class Pipeline {
         this.adoptedFlowsUnchecked = conntrack.generation() > 0;
     }
 
-    /** Attaches a port (control plane; copy-on-write). Its id must be unique and small. */
-    public synchronized void attach(Port port) {
+    /** Attaches a port without an MTU of its own (in-memory ports in tests). */
+    public void attach(Port port) {
+        attach(port, 0);
+    }
+
+    /**
+     * Attaches a port (control plane; copy-on-write). Its id must be unique and small. {@code mtu}
+     * is its link's MTU (0: none): longer IPv4 packets routed to it are answered with ICMP
+     * fragmentation-needed when they have DF, split into fragments when they have not, as the
+     * kernel does for a route through a smaller link.
+     */
+    public synchronized void attach(Port port, int mtu) {
+        if (mtu < 0 || (mtu > 0 && mtu < 68)) {
+            throw new IllegalArgumentException("MTU of port " + port.name() + " must be 0 (none) or at least 68 (RFC 791): " + mtu);
+        }
         Port[] current = ports;
         Port[] next = Arrays.copyOf(current, Math.max(current.length, port.id() + 1));
         if (next[port.id()] != null) {
             throw new IllegalArgumentException("port id " + port.id() + " is taken by " + next[port.id()].name());
         }
         next[port.id()] = port;
+        int[] nextMtus = Arrays.copyOf(mtus, next.length);
+        for (int i = mtus.length; i < nextMtus.length; i++) {
+            nextMtus[i] = Integer.MAX_VALUE;
+        }
+        nextMtus[port.id()] = mtu == 0 ? Integer.MAX_VALUE : mtu;
+        mtus = nextMtus;
         ports = next;
     }
 
@@ -203,6 +233,7 @@ public final class Pipeline {
             counters.flowsPurged += purge.applyTo(conntrack);
         }
         batchPorts = ports;
+        batchMtus = mtus;
         fwd = forwarding;
         svc = services;
         cap = capture;
@@ -309,7 +340,7 @@ public final class Pipeline {
             return;
         }
         conntrack.update(h, meta.tcpFlags(), ConntrackTable.direction(h), len, now);
-        translateAndForward(s, off, len, h, src, dst, sport, dport, proto);
+        translateAndForward(inPort, s, off, len, h, src, dst, sport, dport, proto);
     }
 
     /** The gateway, ICMP errors, new flows, and routing without NAT; conntrack was missed or not asked. */
@@ -410,8 +441,14 @@ public final class Pipeline {
         int backendIp = services.backendIp(entry, backend);
         int backendPort = services.backendPort(entry, backend);
         boolean hairpin = backendIp == src;
-        int replyDst = hairpin ? dst : src;
-        int flags = ConntrackDescriptor.FLAG_DNAT | (hairpin ? ConntrackDescriptor.FLAG_SNAT : 0);
+        // A client outside the cluster reaching a node port whose backend runs on another node:
+        // that backend would answer the client directly, from its own address, and the client
+        // would drop the reply. Source NAT to this node's overlay address brings the replies back
+        // here to be translated, as kube-proxy's masquerade does (externalTrafficPolicy Local
+        // picks local backends only, and keeps the client's address).
+        boolean viaOtherNode = external && !hairpin && fwd.nodeAddress() != 0 && fwd.remoteNode(backendIp) >= 0;
+        int replyDst = hairpin ? dst : viaOtherNode ? fwd.nodeAddress() : src;
+        int flags = ConntrackDescriptor.FLAG_DNAT | (hairpin || viaOtherNode ? ConntrackDescriptor.FLAG_SNAT : 0);
         int h = conntrack.insert(src, dst, sport, dport, proto, backendIp, replyDst, backendPort, sport, flags,
                 services.servicePortId(entry), -1, now);
         // The reply tuple can belong to another flow: the client used the same source port for
@@ -436,7 +473,7 @@ public final class Pipeline {
             affinity.remember(src, services.vip(entry), proto, services.port(entry), backendIp, backendPort, now);
         }
         conntrack.update(h, meta.tcpFlags(), ORIGINAL, len, now);
-        translateAndForward(s, off, len, h, src, dst, sport, dport, proto);
+        translateAndForward(inPort, s, off, len, h, src, dst, sport, dport, proto);
     }
 
     /**
@@ -445,18 +482,66 @@ public final class Pipeline {
      * next hop of its new destination. A translated packet may leave by the port it came in on
      * (hairpin), so there is no loop check.
      */
-    private void translateAndForward(MemorySegment s, long off, int len, int h, int src, int dst, int sport, int dport,
-            int proto) {
+    private void translateAndForward(int inPort, MemorySegment s, long off, int len, int h, int src, int dst, int sport,
+            int dport, int proto) {
         long ips = conntrack.natIps(h);
         int ports = conntrack.natPorts(h);
+        long hop = fwd.nextHop((int) ips);
+        int out = ForwardingTable.hopPort(hop);
+        // Checked before the rewrite: a fragmentation-needed must quote the packet as its sender sent it.
+        boolean tooBig = tooBig(out);
+        if (tooBig && meta.dontFragment()) {
+            fragmentationNeeded(inPort, s, off, out);
+            return;
+        }
         // CHECKSUM_PARTIAL (offload.needsChecksum()): the L4 field holds the pseudo-header sum and
         // the ports are summed later by whoever finishes the checksum.
         NatRewrites.ipv4Forward(s, meta.l3Offset(), meta.l4Offset(), proto, ConntrackTable.ips(src, dst),
                 ConntrackTable.ports(sport, dport), ips, ports, offload.needsChecksum());
         counters.natTranslations++;
-        long hop = fwd.nextHop((int) ips);
         setMacs(s, off, hop);
-        if (send(ForwardingTable.hopPort(hop), s, off, len, true, offload)) {
+        if (tooBig) {
+            fragmentAndSend(out, s, off, len);
+        } else if (send(out, s, off, len, true, offload)) {
+            counters.forwarded++;
+        }
+    }
+
+    /**
+     * True if the IPv4 packet in hand is longer than port {@code out}'s MTU. A GSO frame is not:
+     * the kernel cuts it into segments of its GSO size, which the sender chose from its own MTU.
+     */
+    private boolean tooBig(int out) {
+        int[] m = batchMtus;
+        return out >= 0 && out < m.length && meta.l3End() - meta.l3Offset() > m[out] && !offload.isGso();
+    }
+
+    /** RFC 1191: the sender learns the MTU of the link that refused its DF packet. */
+    private void fragmentationNeeded(int inPort, MemorySegment s, long off, int out) {
+        int length = responder.icmpError(s, off, meta, IcmpView.DEST_UNREACHABLE, IcmpView.CODE_FRAGMENTATION_NEEDED,
+                ForwardingTable.GATEWAY_IP, batchMtus[out] & 0xFFFF);
+        if (length > 0) {
+            send(inPort, responder.scratch(), 0, length, false, null); // the frame's outcome is the drop below
+        }
+        drop(PipelineDrop.FRAGMENTATION_NEEDED);
+    }
+
+    /** Sends the packet in hand (rewritten, without DF) as fragments that fit port {@code out}. */
+    private void fragmentAndSend(int out, MemorySegment s, long off, int len) {
+        if (offload.needsChecksum() && !offload.completeChecksum(s, off, len)) {
+            drop(PipelineDrop.TOO_BIG);
+            return;
+        }
+        fragmentPort = out;
+        long l3 = meta.l3Offset();
+        int sent = fragmenter.fragment(s, off, l3, meta.l3HeaderLength(), (int) (meta.l3End() - l3), batchMtus[out],
+                fragmentSink);
+        if (sent < 0) {
+            drop(PipelineDrop.TOO_BIG);
+        } else if (sent == 0) {
+            drop(PipelineDrop.TX_FULL);
+        } else {
+            counters.fragmentsSent += sent;
             counters.forwarded++;
         }
     }
@@ -574,10 +659,17 @@ public final class Pipeline {
             drop(PipelineDrop.LOOP);
             return;
         }
+        boolean tooBig = meta.etherType() == ETHERTYPE_IPV4 && tooBig(out);
+        if (tooBig && meta.dontFragment()) {
+            fragmentationNeeded(inPort, s, off, out);
+            return;
+        }
         ip.wrap(s, meta.l3Offset());
         ip.decrementTtl();
         setMacs(s, off, hop);
-        if (send(out, s, off, len, true, offload)) {
+        if (tooBig) {
+            fragmentAndSend(out, s, off, len);
+        } else if (send(out, s, off, len, true, offload)) {
             counters.forwarded++;
         }
     }

@@ -21,6 +21,13 @@ public enum PipelineDrop {
     CONNTRACK_CLASH,
     /** TTL would reach 0 (an ICMP time-exceeded was sent when possible). */
     TTL_EXCEEDED,
+    /**
+     * Longer than the output port's MTU with DF set: an ICMP fragmentation-needed with the port's
+     * MTU went back to the sender (RFC 1191 path MTU discovery), as a router's would.
+     */
+    FRAGMENTATION_NEEDED,
+    /** Longer than the output port's MTU, without DF, and not splittable (IP options): see {@link Ipv4Fragmenter}. */
+    TOO_BIG,
     /** The route names a port that is not attached (a pod being removed). */
     NO_PORT,
     /** Would go back out of the port it came from (not a pod hairpin, which goes through NAT). */

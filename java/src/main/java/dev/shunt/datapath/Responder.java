@@ -82,6 +82,14 @@ final class Responder {
      * non-first fragment, or a broadcast/multicast destination).
      */
     int icmpError(MemorySegment frame, long frameOffset, PacketMeta meta, int type, int code, int sourceIp) {
+        return icmpError(frame, frameOffset, meta, type, code, sourceIp, 0);
+    }
+
+    /**
+     * {@link #icmpError(MemorySegment, long, PacketMeta, int, int, int)} with the low 16 bits of
+     * the header's last word set to {@code nextHopMtu} (RFC 1191, fragmentation needed; 0 otherwise).
+     */
+    int icmpError(MemorySegment frame, long frameOffset, PacketMeta meta, int type, int code, int sourceIp, int nextHopMtu) {
         if (meta.isFragment() && meta.fragmentOffset() > 0) {
             return 0;
         }
@@ -109,7 +117,7 @@ final class Responder {
         icmp.type(type);
         icmp.code(code);
         icmp.checksum(0);
-        icmp.restOfHeader(0);
+        icmp.restOfHeader(nextHopMtu & 0xFFFF);
         MemorySegment.copy(frame, meta.l3Offset(), scratch, icmpOffset + IcmpView.HEADER_LENGTH, quoteLength);
         icmp.checksum(Checksums.icmpChecksum(scratch, icmpOffset, IcmpView.HEADER_LENGTH + quoteLength));
         return total;

@@ -20,8 +20,16 @@ import static dev.shunt.netlink.RtnetlinkDescriptor.IFF_UP;
 public record Link(int index, String name, String kind, int flags, String operState, int mtu, MacAddress mac,
                    int masterIndex, int parentIndex, int linkNetnsId, Vxlan vxlan, int xdpProgramId, XdpMode xdpMode) {
 
-    /** VXLAN device parameters (IFLA_VXLAN_*). */
-    public record Vxlan(int vni, int port, InetAddress local, boolean learning, int underlayIndex) {}
+    /**
+     * VXLAN device parameters (IFLA_VXLAN_*).
+     *
+     * @param port          the UDP destination port (IFLA_VXLAN_PORT, sent and read in network byte order)
+     * @param local         the local underlay address, {@code null} if none
+     * @param underlayIndex IFLA_VXLAN_LINK, the underlay device's index, 0 if none
+     * @param remote        the default remote or multicast group (IFLA_VXLAN_GROUP/GROUP6), {@code null}
+     *                      if none; a device with one floods unknown MACs there (the FDB's all-zeros entry)
+     */
+    public record Vxlan(int vni, int port, InetAddress local, boolean learning, int underlayIndex, InetAddress remote) {}
 
     /** Administratively up (IFF_UP), as {@code ip link set up} sets it. */
     public boolean isUp() {

@@ -73,6 +73,8 @@ public final class Links {
         req.attrString(IFLA_INFO_KIND, "vxlan");
         int data = req.beginNested(IFLA_INFO_DATA);
         req.attrU32(IFLA_VXLAN_ID, spec.vni());
+        // Network byte order, unlike the other integers here: sent in host order, 4789 is taken as
+        // 46354 without an error.
         req.attrBe16(IFLA_VXLAN_PORT, spec.port());
         if (spec.local() != null) {
             // An IPv6 address in IFLA_VXLAN_LOCAL is accepted by the kernel and silently cut to its
@@ -227,8 +229,9 @@ public final class Links {
         if ("vxlan".equals(kind)) {
             NetlinkAttributes d = info.nested(IFLA_INFO_DATA);
             InetAddress local = d.has(IFLA_VXLAN_LOCAL) ? d.address(IFLA_VXLAN_LOCAL) : d.address(IFLA_VXLAN_LOCAL6);
+            InetAddress remote = d.has(IFLA_VXLAN_GROUP) ? d.address(IFLA_VXLAN_GROUP) : d.address(IFLA_VXLAN_GROUP6);
             vxlan = new Link.Vxlan(d.u32(IFLA_VXLAN_ID, 0), d.be16(IFLA_VXLAN_PORT, 0), local,
-                    d.u8(IFLA_VXLAN_LEARNING, 0) != 0, d.u32(IFLA_VXLAN_LINK, 0));
+                    d.u8(IFLA_VXLAN_LEARNING, 0) != 0, d.u32(IFLA_VXLAN_LINK, 0), remote);
         }
         NetlinkAttributes xdp = a.nested(IFLA_XDP);
         int operState = a.u8(IFLA_OPERSTATE, 0);

@@ -29,11 +29,27 @@ public final class Neighbours {
 
     /** Equivalent to: {@code ip neigh replace IP lladdr MAC dev DEV nud permanent}. */
     public void addPermanent(String dev, InetAddress ip, MacAddress mac) {
+        addPermanent(dev, ip, mac, 0);
+    }
+
+    /**
+     * A permanent entry marked with {@code protocol} (1..255; 0 sends none), so its owner can find
+     * it again, e.g. after a restart. Replacing an entry without a protocol keeps the one it had.
+     * Equivalent to: {@code ip neigh replace IP lladdr MAC dev DEV nud permanent protocol P}.
+     */
+    public void addPermanent(String dev, InetAddress ip, MacAddress mac, int protocol) {
+        if (protocol < 0 || protocol > 255) {
+            throw new IllegalArgumentException("neighbour protocol " + protocol + " is outside 0..255");
+        }
         NetlinkRequest req = new NetlinkRequest(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
-                "ip neigh replace " + IpPrefix.format(ip) + " lladdr " + mac + " dev " + dev + " nud permanent");
+                "ip neigh replace " + IpPrefix.format(ip) + " lladdr " + mac + " dev " + dev + " nud permanent"
+                        + (protocol != 0 ? " protocol " + protocol : ""));
         ndmsg(req, family(ip), links.get(dev).index(), NUD_PERMANENT, 0);
         req.attrAddress(NDA_DST, ip);
         req.attr(NDA_LLADDR, mac.bytes());
+        if (protocol != 0) {
+            req.attrU8(NDA_PROTOCOL, protocol);
+        }
         socket.execute(req);
     }
 
@@ -52,8 +68,11 @@ public final class Neighbours {
     }
 
     /**
-     * A permanent FDB entry sending frames for {@code mac} to the VTEP {@code remote}. Equivalent to:
-     * {@code bridge fdb replace MAC dev DEV dst REMOTE self permanent}.
+     * A permanent FDB entry sending frames for {@code mac} to the VTEP {@code remote}, in the
+     * device's own table (NTF_SELF: a VXLAN device that is no bridge port answers EOPNOTSUPP
+     * without it). A unicast MAC has one remote: if {@code mac} has an entry, its remote becomes
+     * {@code remote} in place (an "append" of a second one is acknowledged and ignored).
+     * Equivalent to: {@code bridge fdb replace MAC dev DEV dst REMOTE self permanent}.
      */
     public void addFdb(String dev, MacAddress mac, InetAddress remote) {
         NetlinkRequest req = new NetlinkRequest(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
@@ -64,7 +83,11 @@ public final class Neighbours {
         socket.execute(req);
     }
 
-    /** Equivalent to: {@code bridge fdb del MAC dev DEV dst REMOTE self}. */
+    /**
+     * Removes {@code remote} from {@code mac}'s entry (the entry goes with its last remote). A remote
+     * the entry does not have is acknowledged and nothing is removed; only a missing MAC is ENOENT.
+     * Equivalent to: {@code bridge fdb del MAC dev DEV dst REMOTE self}.
+     */
     public void deleteFdb(String dev, MacAddress mac, InetAddress remote) {
         NetlinkRequest req = new NetlinkRequest(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK,
                 "bridge fdb del " + mac + " dev " + dev + " dst " + IpPrefix.format(remote) + " self");
@@ -74,7 +97,10 @@ public final class Neighbours {
         socket.execute(req);
     }
 
-    /** FDB entries of one device. Equivalent to: {@code bridge fdb show dev DEV}. */
+    /**
+     * FDB entries of one device, one per (MAC, remote): a MAC with two remotes is listed twice.
+     * Equivalent to: {@code bridge fdb show dev DEV}.
+     */
     public List<Neighbour> listFdb(String dev) {
         return dump(Sockets.AF_BRIDGE, links.get(dev).index(), "bridge fdb show dev " + dev, true);
     }
@@ -93,7 +119,7 @@ public final class Neighbours {
             }
             NetlinkAttributes a = m.attributes(NDMSG_SIZE);
             out.add(new Neighbour(index, a.address(NDA_DST), MacAddress.ofNullable(a.bytes(NDA_LLADDR)),
-                    m.u16(NDM_STATE_OFFSET), m.u8(NDM_FLAGS_OFFSET)));
+                    m.u16(NDM_STATE_OFFSET), m.u8(NDM_FLAGS_OFFSET), a.u8(NDA_PROTOCOL, 0)));
         }
         return out;
     }

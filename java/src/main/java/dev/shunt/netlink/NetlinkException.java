@@ -1,5 +1,6 @@
 package dev.shunt.netlink;
 
+import dev.shunt.sys.Errno;
 import dev.shunt.sys.SysException;
 
 /**
@@ -13,6 +14,14 @@ public class NetlinkException extends SysException {
     public NetlinkException(String request, int errno, String kernelMessage) {
         super(request, errno, kernelMessage == null || kernelMessage.isEmpty() ? null : "kernel: " + kernelMessage);
         this.kernelMessage = kernelMessage;
+    }
+
+    /**
+     * The request named an object that does not exist: a link (ENODEV), a neighbour or FDB entry
+     * (ENOENT), a route (ESRCH). What a delete that may race with another deleter can ignore.
+     */
+    public boolean isNotFound() {
+        return errno() == Errno.ENODEV || errno() == Errno.ENOENT || errno() == Errno.ESRCH;
     }
 
     /** The extended-ack message (NLMSGERR_ATTR_MSG), or {@code null} when the kernel sent none. */

@@ -54,11 +54,14 @@ public final class RtnetlinkDescriptor {
     public static final int VETH_INFO_PEER = 1;
 
     public static final int IFLA_VXLAN_ID = 1;
+    /** The default remote (unicast) or multicast group: it makes the kernel add the 00:00:00:00:00:00 FDB entry. */
+    public static final int IFLA_VXLAN_GROUP = 2;
     public static final int IFLA_VXLAN_LINK = 3;
     public static final int IFLA_VXLAN_LOCAL = 4;
     public static final int IFLA_VXLAN_LEARNING = 7;
     /** UDP destination port, big-endian. */
     public static final int IFLA_VXLAN_PORT = 15;
+    public static final int IFLA_VXLAN_GROUP6 = 16;
     /** The local address when it is IPv6 (IFLA_VXLAN_LOCAL carries IPv4 only). */
     public static final int IFLA_VXLAN_LOCAL6 = 17;
 
@@ -125,9 +128,13 @@ public final class RtnetlinkDescriptor {
 
     public static final int NDA_DST = 1;
     public static final int NDA_LLADDR = 2;
+    /** Who added the entry (u8, like rtm_protocol); kept for ARP/NDP entries, ignored for VXLAN FDB entries. */
+    public static final int NDA_PROTOCOL = 12;
+    public static final int NUD_REACHABLE = 0x02;
     public static final int NUD_NOARP = 0x40;
     public static final int NUD_PERMANENT = 0x80;
     public static final int NTF_SELF = 0x02;
+    public static final int NTF_MASTER = 0x04;
 
     // struct tcmsg
     public static final int TCMSG_SIZE = 20;

@@ -15,7 +15,14 @@ public record VxlanSpec(String name, int vni, int port, InetAddress local, boole
             throw new IllegalArgumentException("VNI " + vni + " is outside 0..16777215");
         }
         if (port < 1 || port > 65535) {
+            // 0 is not "any": the kernel reads a zero IFLA_VXLAN_PORT as its legacy default, 8472.
             throw new IllegalArgumentException("VXLAN port " + port + " is outside 1..65535");
+        }
+        if (underlayIndex < 0) {
+            throw new IllegalArgumentException("underlay interface index " + underlayIndex + " is negative");
+        }
+        if (mtu != 0 && (mtu < 68 || mtu > 65535)) {
+            throw new IllegalArgumentException("VXLAN MTU " + mtu + " is outside 68..65535 (0 keeps the kernel's default)");
         }
     }
 

@@ -26,6 +26,8 @@ public final class MaglevTable {
     private static final long SEED_OFFSET = 0x6d61676c65760001L; // "maglev" + 1
     private static final long SEED_SKIP = 0x6d61676c65760002L;
 
+    private static final MaglevTable NONE = build(List.of(), new int[0], SIZES[0]);
+
     private final short[] entries;
     private final int backends;
 
@@ -45,8 +47,15 @@ public final class MaglevTable {
         return SIZES[SIZES.length - 1];
     }
 
-    /** Builds the table for backends named by stable keys (e.g. "10.244.1.5:8080"), all of weight 1. */
+    /**
+     * Builds the table for backends named by stable keys (e.g. "10.244.1.5:8080"), all of weight 1.
+     * Every table without backends is one shared instance: a node with thousands of Service ports
+     * whose endpoints live elsewhere keeps one 502-byte table, not one per port.
+     */
     public static MaglevTable build(List<String> backendKeys) {
+        if (backendKeys.isEmpty()) {
+            return NONE;
+        }
         int[] weights = new int[backendKeys.size()];
         Arrays.fill(weights, 1);
         return build(backendKeys, weights, sizeFor(backendKeys.size()));

@@ -2,6 +2,7 @@ package dev.shunt.service;
 
 import java.net.Inet4Address;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -16,6 +17,13 @@ import java.util.List;
  * external traffic policy; -1 means none, and the client must be refused at once. Backends of an
  * entry are numbered 0..n-1 over ALL its endpoints (terminating ones included, so drained flows
  * can still be described).
+ *
+ * <p>A new snapshot built over the previous one ({@link #build(List, String, ServiceTable)}) takes
+ * over the previous snapshot's Maglev table of every Service port whose candidate backends are the
+ * same (same addresses and target port, in the same order), so a change to one Service's endpoints
+ * costs one table build, not one per Service port. Sharing is safe because a table is immutable
+ * and a snapshot only ever reads it; an entry whose cluster and external candidates are the same
+ * shares one table for both.
  */
 public final class ServiceTable {
     private static final ServiceTable EMPTY = build(List.of(), "");
@@ -69,6 +77,15 @@ public final class ServiceTable {
      * policies). Refuses two Services claiming the same VIP:port or the same node port.
      */
     public static ServiceTable build(List<Service> services, String localNode) {
+        return build(services, localNode, null);
+    }
+
+    /**
+     * As {@link #build(List, String)}, reusing {@code previous}'s Maglev table for every Service
+     * port (same VIP, protocol and port) whose candidate backends have not changed; every other
+     * table is built anew. {@code previous} may be null (build everything).
+     */
+    public static ServiceTable build(List<Service> services, String localNode, ServiceTable previous) {
         int n = 0;
         for (Service s : services) {
             n += s.ports().size();
@@ -98,18 +115,27 @@ public final class ServiceTable {
                 }
                 t.clusterBackends[e] = indexesOf(all, EndpointSelection.forNewFlows(all,
                         s.internalPolicy() == Service.TrafficPolicy.LOCAL, localNode));
-                t.clusterTable[e] = maglev(all, t.clusterBackends[e], p.targetPort());
                 t.externalBackends[e] = indexesOf(all, EndpointSelection.forNewFlows(all, t.externalLocal[e], localNode));
-                t.externalTable[e] = maglev(all, t.externalBackends[e], p.targetPort());
-                int previous = t.byVipPort.put(vipKey(address, t.protocol[e], p.port()), e);
-                if (previous >= 0) {
-                    throw new IllegalArgumentException(t.names[e] + " and " + t.names[previous] + " claim the same "
+                int before = previous == null ? -1 : previous.findClusterIp(address, t.protocol[e], p.port());
+                t.clusterTable[e] = before >= 0 && previous.sameCandidates(before, false, t, e, false)
+                        ? previous.clusterTable[before]
+                        : maglev(all, t.clusterBackends[e], p.targetPort());
+                if (Arrays.equals(t.externalBackends[e], t.clusterBackends[e])) {
+                    t.externalTable[e] = t.clusterTable[e];
+                } else if (before >= 0 && previous.sameCandidates(before, true, t, e, true)) {
+                    t.externalTable[e] = previous.externalTable[before];
+                } else {
+                    t.externalTable[e] = maglev(all, t.externalBackends[e], p.targetPort());
+                }
+                int claimed = t.byVipPort.put(vipKey(address, t.protocol[e], p.port()), e);
+                if (claimed >= 0) {
+                    throw new IllegalArgumentException(t.names[e] + " and " + t.names[claimed] + " claim the same "
                             + s.clusterIp().getHostAddress() + ":" + p.port());
                 }
                 if (t.nodePort[e] != 0) {
-                    previous = t.byNodePort.put(nodePortKey(t.protocol[e], t.nodePort[e]), e);
-                    if (previous >= 0) {
-                        throw new IllegalArgumentException(t.names[e] + " and " + t.names[previous] + " claim node port " + t.nodePort[e]);
+                    claimed = t.byNodePort.put(nodePortKey(t.protocol[e], t.nodePort[e]), e);
+                    if (claimed >= 0) {
+                        throw new IllegalArgumentException(t.names[e] + " and " + t.names[claimed] + " claim node port " + t.nodePort[e]);
                     }
                 }
                 e++;
@@ -226,6 +252,36 @@ public final class ServiceTable {
 
     public int entryCount() {
         return names.length;
+    }
+
+    /**
+     * Whether this snapshot's entry {@code entry} (its cluster or external candidates) offers the
+     * same backends, address and port in the same order, as {@code other}'s entry
+     * {@code otherEntry}: then their Maglev tables, built from exactly these keys, are equal.
+     */
+    private boolean sameCandidates(int entry, boolean external, ServiceTable other, int otherEntry, boolean otherExternal) {
+        int[] mine = external ? externalBackends[entry] : clusterBackends[entry];
+        int[] theirs = otherExternal ? other.externalBackends[otherEntry] : other.clusterBackends[otherEntry];
+        if (mine.length != theirs.length) {
+            return false;
+        }
+        for (int i = 0; i < mine.length; i++) {
+            if (backendIp[entry][mine[i]] != other.backendIp[otherEntry][theirs[i]]
+                    || backendPort[entry][mine[i]] != other.backendPort[otherEntry][theirs[i]]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The Maglev table new cluster-side flows of the entry are picked from (shared between snapshots while unchanged). */
+    MaglevTable clusterTable(int entry) {
+        return clusterTable[entry];
+    }
+
+    /** The Maglev table new external (NodePort) flows of the entry are picked from. */
+    MaglevTable externalTable(int entry) {
+        return externalTable[entry];
     }
 
     static long vipKey(int vipAddress, int ipProtocol, int dstPort) {

@@ -127,4 +127,34 @@ class ServiceRegistryTest {
         assertThat(registry.view(registry.get("web"), pods).endpoints()).extracting(ServiceRegistry.EndpointView::pod)
                 .containsExactly("w1", "w2", "w3");
     }
+
+    @Test
+    void aReplacementKeepsClusterIpNodePortsAndCreationTimeAndEqualsTheOriginalWhenNothingChanges() {
+        ServiceSpec web = add(request("web", null, "NodePort", List.of(tcp(80, 0), new ServiceSpec.Port("dns", "UDP", 53, 0, 0))));
+        add(request("other", null, "NodePort", List.of(tcp(80, 0))));
+        assertThat(web.ports()).extracting(ServiceSpec.Port::nodePort).containsExactly(30000, 30001);
+        // The same request again (as an apply of the same file makes it): equal, so "unchanged".
+        ServiceSpec again = registry.prepareReplacement(request("web", null, "NodePort",
+                List.of(tcp(80, 0), new ServiceSpec.Port("dns", "udp", 53, 53, 0))), 99);
+        assertThat(again).isEqualTo(web);
+        // A changed target port keeps the node ports; a new port gets the lowest free one.
+        ServiceSpec changed = registry.prepareReplacement(request("web", "10.96.0.2", "NodePort",
+                List.of(new ServiceSpec.Port("", "TCP", 80, 8080, 0), tcp(81, 0))), 99);
+        assertThat(changed.clusterIp()).isEqualTo("10.96.0.2");
+        assertThat(changed.createdAtMillis()).isEqualTo(web.createdAtMillis());
+        assertThat(changed.ports()).extracting(p -> p.port() + ":" + p.targetPort() + "@" + p.nodePort())
+                .containsExactly("80:8080@30000", "81:81@30001");
+        assertThat(registry.get("web")).as("not registered until put").isEqualTo(web);
+        // ClusterIP: no node ports left.
+        assertThat(registry.prepareReplacement(request("web", null, "ClusterIP", List.of(tcp(80, 0))), 99).ports())
+                .extracting(ServiceSpec.Port::nodePort).containsExactly(0);
+        assertThatThrownBy(() -> registry.prepareReplacement(request("web", "10.96.0.9", null, List.of(tcp(80, 0))), 99))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ClusterIP 10.96.0.9 differs from the Service's 10.96.0.2, which cannot change (delete the Service and create it again)");
+        assertThatThrownBy(() -> registry.prepareReplacement(request("web", null, "NodePort", List.of(tcp(80, 30002))), 99))
+                .isInstanceOf(ApiServer.Refusal.class).hasMessage("node port 30002 is taken by Service 'other'");
+        assertThatThrownBy(() -> registry.prepareReplacement(request("nope", null, null, List.of(tcp(80, 0))), 99))
+                .isInstanceOf(ApiServer.Refusal.class).hasMessage("no Service 'nope'");
+        assertThat(registry.get("web")).isEqualTo(web);
+    }
 }

@@ -46,7 +46,7 @@ class PipelineFuzzTest {
         Pipeline pipeline = new Pipeline(conntrack, new AffinityTable(64), forwarding(), 11);
         for (int p = 0; p < sinks.length; p++) {
             sinks[p] = new SinkPort(p);
-            pipeline.attach(sinks[p]);
+            pipeline.attach(sinks[p], p == B3 ? 576 : 0); // a small port: fragmentation and fragmentation-needed get fuzzed too
         }
         ServiceTable[] snapshots = {
                 ServiceTable.build(services(ready(B1, B2, B3)), "n1"),
@@ -119,13 +119,17 @@ class PipelineFuzzTest {
         assertThat(c.received()).isEqualTo(FRAMES);
         assertThat(c.received()).isEqualTo(c.forwarded() + c.answered() + c.dropped());
         // Time-exceeded errors are transmitted but the frame's outcome is its TTL_EXCEEDED drop.
+        // So are fragmentation-needed errors; a fragmented frame is one forwarded frame sent as several.
         assertThat(transmitted).isBetween(c.forwarded() + c.answered(),
-                c.forwarded() + c.answered() + c.pipelineDrops(PipelineDrop.TTL_EXCEEDED));
+                c.forwarded() + c.answered() + c.pipelineDrops(PipelineDrop.TTL_EXCEEDED)
+                        + c.pipelineDrops(PipelineDrop.FRAGMENTATION_NEEDED) + c.fragmentsSent());
         // The mutations reached deep: every kind of outcome happened.
         assertThat(c.forwarded()).isGreaterThan(FRAMES / 20);
         assertThat(c.answered()).isGreaterThan(FRAMES / 100);
         assertThat(c.newFlows()).isGreaterThan(FRAMES / 40);
         assertThat(c.icmpErrorsTranslated()).isPositive();
+        assertThat(c.fragmentsSent()).isPositive();
+        assertThat(c.pipelineDrops(PipelineDrop.FRAGMENTATION_NEEDED)).isPositive();
         assertThat(conntrack.evicted()).isPositive();
         assertThat(conntrack.expired()).isPositive();
     }
@@ -173,6 +177,13 @@ class PipelineFuzzTest {
         c.add(new Seed(CLIENT, new PacketBuilder().macs(mac(CLIENT), GW).ipv4(POD_IP[CLIENT], WEB).fragment(72, false)
                 .protocol(17).payload(new byte[40]).build()));
         c.add(new Seed(CLIENT, new PacketBuilder().macs(mac(CLIENT), GW).ipv6("fd00::2", "fd00::3").tcp(1, 2).build()));
+        // Longer than B3's 576-byte port: fragmentation-needed (DF) and fragmentation, direct and through NAT.
+        for (String dst : List.of(POD_IP[B3], WEB)) {
+            c.add(new Seed(CLIENT, new PacketBuilder().macs(mac(CLIENT), GW).ipv4(POD_IP[CLIENT], dst).dontFragment()
+                    .udp(50020, dst.equals(WEB) ? 53 : 5353).payload(new byte[900]).build()));
+            c.add(new Seed(CLIENT, new PacketBuilder().macs(mac(CLIENT), GW).ipv4(POD_IP[CLIENT], dst)
+                    .udp(50021, dst.equals(WEB) ? 53 : 5353).payload(new byte[1200]).build()));
+        }
         return c;
     }
 

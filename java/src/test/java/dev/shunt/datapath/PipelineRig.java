@@ -56,11 +56,16 @@ final class PipelineRig {
     long now = 1_000_000_000L;
 
     PipelineRig() {
+        this(new int[6]);
+    }
+
+    /** A rig whose port {@code p} has link MTU {@code mtus[p]} (0: none). */
+    PipelineRig(int[] mtus) {
         pipeline = new Pipeline(conntrack, new AffinityTable(1024), forwarding(), 7);
         String[] names = {"host", "client", "b1", "b2", "b3", "client2"};
         for (int p = 0; p < ports.length; p++) {
             ports[p] = new InMemoryPort(p, names[p]);
-            pipeline.attach(ports[p]);
+            pipeline.attach(ports[p], mtus[p]);
         }
         pipeline.setServices(ServiceTable.build(services(ready(B1, B2, B3)), "n1"));
     }

@@ -61,7 +61,7 @@ class LinksTest {
 
             Link vx = ns.netlink().links().get("shunt-vx1");
             assertThat(vx.kind()).isEqualTo("vxlan");
-            assertThat(vx.vxlan()).isEqualTo(new Link.Vxlan(4242, 4789, local, false, 0));
+            assertThat(vx.vxlan()).isEqualTo(new Link.Vxlan(4242, 4789, local, false, 0, null));
 
             JsonNode data = Witness.ip(ns.name(), "link", "show", "shunt-vx1").get(0).get("linkinfo");
             assertThat(data.get("info_kind").asText()).isEqualTo("vxlan");
@@ -80,7 +80,7 @@ class LinksTest {
             ns.netlink().links().add(new VxlanSpec("shunt-vx2", 0xABCDEF, 8472, local, true, 0, 1400));
 
             Link vx = ns.netlink().links().get("shunt-vx2");
-            assertThat(vx.vxlan()).isEqualTo(new Link.Vxlan(0xABCDEF, 8472, local, true, 0));
+            assertThat(vx.vxlan()).isEqualTo(new Link.Vxlan(0xABCDEF, 8472, local, true, 0, null));
             assertThat(vx.mtu()).isEqualTo(1400);
 
             JsonNode link = Witness.ip(ns.name(), "link", "show", "shunt-vx2").get(0);
@@ -101,11 +101,52 @@ class LinksTest {
             InetAddress local = IpPrefix.parseAddress("fd00:18::1");
             ns.netlink().links().add(VxlanSpec.of("shunt-vx6", 6, local));
 
-            assertThat(ns.netlink().links().get("shunt-vx6").vxlan()).isEqualTo(new Link.Vxlan(6, 4789, local, false, 0));
+            assertThat(ns.netlink().links().get("shunt-vx6").vxlan()).isEqualTo(new Link.Vxlan(6, 4789, local, false, 0, null));
             JsonNode data = Witness.ip(ns.name(), "link", "show", "shunt-vx6").get(0).get("linkinfo").get("info_data");
             assertThat(data.get("local6").asText()).isEqualTo("fd00:18::1");
             assertThat(data.has("local")).as("no IPv4 local address").isFalse();
         }
+    }
+
+    @Test
+    void vxlanMadeByIpWithARemoteAndAnUnderlayDeviceIsReadBack() {
+        // The fields Shunt never sets itself (a default remote, IFLA_VXLAN_LINK) parsed from a device
+        // iproute2 made: what an agent adopting a hand-made shunt.vx has to notice.
+        try (ScratchNamespace ns = ScratchNamespace.create("vxlanip")) {
+            ns.netlink().links().add(VethSpec.of("shunt-u0", "shunt-u1"));
+            Witness.run(List.of("ip", "-n", ns.name(), "link", "add", "shunt-vxr", "type", "vxlan", "id", "77",
+                    "dstport", "4789", "local", "198.18.0.1", "remote", "198.18.0.9", "dev", "shunt-u0", "nolearning"));
+            int underlay = ns.netlink().links().get("shunt-u0").index();
+
+            Link vx = ns.netlink().links().get("shunt-vxr");
+
+            assertThat(vx.vxlan()).isEqualTo(new Link.Vxlan(77, 4789, IpPrefix.parseAddress("198.18.0.1"), false, underlay,
+                    IpPrefix.parseAddress("198.18.0.9")));
+            JsonNode data = Witness.ip(ns.name(), "link", "show", "shunt-vxr").get(0).get("linkinfo").get("info_data");
+            assertThat(data.get("remote").asText()).isEqualTo("198.18.0.9");
+            assertThat(data.get("link").asText()).isEqualTo("shunt-u0");
+        }
+    }
+
+    @Test
+    void vxlanSpecRefusesValuesTheKernelWouldRefuseOrMisread() {
+        InetAddress local = IpPrefix.parseAddress("198.18.0.1");
+        assertThatThrownBy(() -> VxlanSpec.of("shunt-vx", 16777216, local))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("VNI 16777216 is outside 0..16777215");
+        assertThatThrownBy(() -> VxlanSpec.of("shunt-vx", -1, local))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("VNI -1 is outside 0..16777215");
+        assertThatThrownBy(() -> new VxlanSpec("shunt-vx", 1, 0, local, false, 0, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("VXLAN port 0 is outside 1..65535");
+        assertThatThrownBy(() -> new VxlanSpec("shunt-vx", 1, 65536, local, false, 0, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("VXLAN port 65536 is outside 1..65535");
+        assertThatThrownBy(() -> new VxlanSpec("shunt-vx", 1, 4789, local, false, 0, 67))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("VXLAN MTU 67 is outside 68..65535 (0 keeps the kernel's default)");
+        assertThatThrownBy(() -> new VxlanSpec("shunt-vx", 1, 4789, local, false, -3, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("underlay interface index -3 is negative");
+        // The edges are fine.
+        assertThat(new VxlanSpec("shunt-vx", 16777215, 65535, local, false, 0, 65535).vni()).isEqualTo(16777215);
+        assertThat(new VxlanSpec("shunt-vx", 0, 1, null, false, 0, 68).port()).isEqualTo(1);
     }
 
     @Test

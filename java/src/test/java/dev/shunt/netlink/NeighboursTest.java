@@ -13,6 +13,7 @@ import static dev.shunt.netlink.LinksTest.texts;
 import static dev.shunt.netlink.RtnetlinkDescriptor.NTF_SELF;
 import static dev.shunt.netlink.RtnetlinkDescriptor.NUD_PERMANENT;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 class NeighboursTest {
@@ -84,6 +85,38 @@ class NeighboursTest {
 
             assertThat(neighbours.list("shunt-n0")).extracting(Neighbour::address).doesNotContain(pod);
             assertThat(neighs(ns, "shunt-n0")).extracting(n -> n.get("dst").asText()).doesNotContain("fd00:10:244:6::9");
+        }
+    }
+
+    @Test
+    void aProtocolMarksAPermanentEntryAndSurvivesAReplaceWithoutOne() {
+        try (ScratchNamespace ns = ScratchNamespace.create("neighproto")) {
+            veth(ns);
+            Neighbours neighbours = ns.netlink().neighbours();
+            InetAddress vtep = IpPrefix.parseAddress("10.244.7.0");
+            InetAddress other = IpPrefix.parseAddress("10.244.8.0");
+
+            neighbours.addPermanent("shunt-n0", vtep, MAC1, Neighbour.PROTOCOL_SHUNT);
+            neighbours.addPermanent("shunt-n0", other, MAC2);
+
+            assertThat(ipv4(neighbours.list("shunt-n0"))).extracting(n -> n.address().getHostAddress() + " " + n.protocol())
+                    .containsExactlyInAnyOrder("10.244.7.0 83", "10.244.8.0 0");
+            assertThat(singleNeigh(ns, "shunt-n0", "10.244.7.0").get("protocol").asText()).isEqualTo("83");
+            assertThat(singleNeigh(ns, "shunt-n0", "10.244.8.0").has("protocol")).isFalse();
+            List<String> shunts = new ArrayList<>();
+            Witness.ip(ns.name(), "neigh", "show", "dev", "shunt-n0", "proto", "83").forEach(n -> shunts.add(n.get("dst").asText()));
+            assertThat(shunts).containsExactly("10.244.7.0");
+
+            // The kernel keeps the protocol when a later replace gives none (neigh_update only sets a non-zero one).
+            neighbours.addPermanent("shunt-n0", vtep, MAC2);
+
+            assertThat(ipv4(neighbours.list("shunt-n0"))).filteredOn(n -> n.address().equals(vtep)).singleElement()
+                    .satisfies(n -> {
+                        assertThat(n.mac()).isEqualTo(MAC2);
+                        assertThat(n.protocol()).isEqualTo(Neighbour.PROTOCOL_SHUNT);
+                    });
+            assertThatThrownBy(() -> neighbours.addPermanent("shunt-n0", vtep, MAC1, 256))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessage("neighbour protocol 256 is outside 0..255");
         }
     }
 
@@ -162,6 +195,63 @@ class NeighboursTest {
             assertThat(neighbours.listFdb("shunt-vx2")).extracting(Neighbour::mac).containsExactly(MAC2);
             assertThat(singleFdb(ns, "shunt-vx2").get("mac").asText()).isEqualTo("02:00:0a:f4:06:0a");
         }
+    }
+
+    @Test
+    void fdbListsEachRemoteOfTheFloodEntryAndEntriesThatAgeOut() {
+        // Entries iproute2 makes that Shunt's FDB programming never does, listed as the kernel keeps them.
+        try (ScratchNamespace ns = ScratchNamespace.create("fdbforeign")) {
+            ns.netlink().links().add(VxlanSpec.of("shunt-vx3", 3, IpPrefix.parseAddress("198.18.0.1")));
+            Neighbours neighbours = ns.netlink().neighbours();
+            InetAddress flood1 = IpPrefix.parseAddress("198.18.0.5");
+            InetAddress flood2 = IpPrefix.parseAddress("198.18.0.6");
+            MacAddress zeros = MacAddress.parse("00:00:00:00:00:00");
+            neighbours.addFdb("shunt-vx3", MAC1, IpPrefix.parseAddress("198.18.0.2"));
+            // A unicast MAC has one remote: "append" answers success and changes nothing but the state bits.
+            bridge(ns, "fdb", "append", "02:00:0a:f4:06:09", "dev", "shunt-vx3", "dst", "198.18.0.3", "self", "permanent");
+            bridge(ns, "fdb", "add", "02:00:0a:f4:06:0a", "dev", "shunt-vx3", "dst", "198.18.0.4", "self", "dynamic");
+            // The all-zeros (flood) entry may have several.
+            bridge(ns, "fdb", "append", "00:00:00:00:00:00", "dev", "shunt-vx3", "dst", "198.18.0.5", "self", "permanent");
+            bridge(ns, "fdb", "append", "00:00:00:00:00:00", "dev", "shunt-vx3", "dst", "198.18.0.6", "self", "permanent");
+
+            assertThat(neighbours.listFdb("shunt-vx3"))
+                    .extracting(n -> n.mac() + " " + n.address().getHostAddress() + " " + n.isPermanent() + " " + n.isSelf())
+                    .containsExactlyInAnyOrder(
+                            "02:00:0a:f4:06:09 198.18.0.2 true true",
+                            "02:00:0a:f4:06:0a 198.18.0.4 false true",
+                            "00:00:00:00:00:00 198.18.0.5 true true",
+                            "00:00:00:00:00:00 198.18.0.6 true true");
+            assertThat(neighbours.listFdb("shunt-vx3")).filteredOn(n -> n.mac().equals(MAC2)).singleElement()
+                    .extracting(Neighbour::state).as("dynamic is NUD_REACHABLE").isEqualTo(0x02);
+            List<String> witnessed = new ArrayList<>();
+            Witness.bridge(ns.name(), "fdb", "show", "dev", "shunt-vx3")
+                    .forEach(f -> witnessed.add(f.get("mac").asText() + " " + f.get("dst").asText() + " " + f.get("state").asText()));
+            assertThat(witnessed).containsExactlyInAnyOrder("02:00:0a:f4:06:09 198.18.0.2 permanent",
+                    "02:00:0a:f4:06:0a 198.18.0.4 ", "00:00:00:00:00:00 198.18.0.5 permanent",
+                    "00:00:00:00:00:00 198.18.0.6 permanent");
+
+            // Deleting one remote of the flood entry leaves its other one.
+            neighbours.deleteFdb("shunt-vx3", zeros, flood1);
+
+            assertThat(neighbours.listFdb("shunt-vx3")).filteredOn(n -> n.mac().equals(zeros))
+                    .extracting(Neighbour::address).containsExactly(flood2);
+            // A remote the MAC does not have: acknowledged, nothing removed (only a missing MAC is ENOENT).
+            neighbours.deleteFdb("shunt-vx3", zeros, flood1);
+            neighbours.deleteFdb("shunt-vx3", MAC1, IpPrefix.parseAddress("198.18.0.9"));
+
+            assertThat(neighbours.listFdb("shunt-vx3")).extracting(n -> n.mac() + " " + n.address().getHostAddress())
+                    .containsExactlyInAnyOrder("02:00:0a:f4:06:09 198.18.0.2", "02:00:0a:f4:06:0a 198.18.0.4",
+                            "00:00:00:00:00:00 198.18.0.6");
+            NetlinkException missing = catchThrowableOfType(NetlinkException.class,
+                    () -> neighbours.deleteFdb("shunt-vx3", MacAddress.parse("02:00:0a:f4:06:0b"), flood1));
+            assertThat(missing.errnoName()).isEqualTo("ENOENT");
+        }
+    }
+
+    private static void bridge(ScratchNamespace ns, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("bridge", "-n", ns.name()));
+        cmd.addAll(List.of(args));
+        Witness.run(cmd);
     }
 
     private static List<Neighbour> ipv4(List<Neighbour> all) {

@@ -3,6 +3,7 @@ package dev.shunt.bench.lab;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -46,6 +47,15 @@ public final class KubeProxyRulesets {
      * @param clusterCidr kube-proxy's --cluster-cidr: traffic from outside it is masqueraded
      */
     public static String iptables(List<LabService> services, String clusterCidr) {
+        return iptables(services, clusterCidr, List.of());
+    }
+
+    /**
+     * The complete {@code iptables-restore} input as {@link #iptables(List, String)}, deleting
+     * {@code staleChains} (nat chains of endpoints that are gone) as kube-proxy's full sync does:
+     * a chain line, which flushes the chain, then {@code -X}.
+     */
+    public static String iptables(List<LabService> services, String clusterCidr, List<String> staleChains) {
         StringBuilder out = new StringBuilder(services.size() * 1200 + 4096);
         out.append("*filter\n");
         out.append(":INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
@@ -101,8 +111,54 @@ public final class KubeProxyRulesets {
         for (LabService s : services) {
             appendServiceChain(out, s, clusterCidr);
         }
+        appendDeletions(out, staleChains);
         out.append("COMMIT\n");
         return out.toString();
+    }
+
+    /**
+     * Only the nat chains of {@code changed} (KUBE-SVC and KUBE-SEP), rewritten, and
+     * {@code staleChains} deleted, with {@code --noflush} leaving every other chain as it is. Not
+     * a kube-proxy sync (kube-proxy's partial sync also rewrites KUBE-SERVICES and the other
+     * top-level chains in full): the lab's cheap way to reach the state a full sync would leave,
+     * for set-up steps that are not measured.
+     */
+    public static String iptablesChains(List<LabService> changed, String clusterCidr, List<String> staleChains) {
+        StringBuilder out = new StringBuilder(changed.size() * 1200 + 256);
+        out.append("*nat\n");
+        for (LabService s : changed) {
+            out.append(':').append(serviceChain(s)).append(" - [0:0]\n");
+            for (int e = 0; e < s.endpointIps().size(); e++) {
+                out.append(':').append(endpointChain(s, e)).append(" - [0:0]\n");
+            }
+        }
+        for (LabService s : changed) {
+            appendServiceChain(out, s, clusterCidr);
+        }
+        appendDeletions(out, staleChains);
+        out.append("COMMIT\n");
+        return out.toString();
+    }
+
+    /** The KUBE-SEP chains of {@code before}'s endpoints that {@code after} no longer has. */
+    public static List<String> goneEndpointChains(LabService before, LabService after) {
+        List<String> gone = new ArrayList<>();
+        for (int e = 0; e < before.endpointIps().size(); e++) {
+            if (!after.endpointIps().contains(before.endpointIps().get(e))) {
+                gone.add(endpointChain(before, e));
+            }
+        }
+        return gone;
+    }
+
+    private static void appendDeletions(StringBuilder out, List<String> staleChains) {
+        // A chain line flushes the chain (so nothing in it still jumps elsewhere); -X then deletes it.
+        for (String chain : staleChains) {
+            out.append(':').append(chain).append(" - [0:0]\n");
+        }
+        for (String chain : staleChains) {
+            out.append("-X ").append(chain).append('\n');
+        }
     }
 
     private static void appendServiceChain(StringBuilder out, LabService s, String clusterCidr) {
@@ -234,6 +290,48 @@ public final class KubeProxyRulesets {
         return out.toString();
     }
 
+    /**
+     * kube-proxy's partial sync after the endpoints of {@code changed} (Service ports, with their
+     * new endpoints) changed, as one {@code nft -f} transaction: each changed port's service chain
+     * and the chains of its current endpoints are added and flushed (knftables' add + flush, so
+     * they exist and are empty), their rules written again; the chains of endpoints that are gone
+     * ({@code staleChains}) are flushed, to be deleted by a later transaction, as kube-proxy
+     * leaves them for at least a second (a map element may still point at them on older kernels).
+     * The Service's map elements ({@code cluster-ips}, {@code service-ips}) do not change, so
+     * kube-proxy writes none.
+     */
+    public static String nftEndpointsChanged(List<LabService> changed, String clusterCidr, List<String> staleChains) {
+        String t = "ip kube-proxy";
+        StringBuilder out = new StringBuilder(changed.size() * 1500 + 256);
+        for (LabService s : changed) {
+            List<String> chains = new ArrayList<>();
+            for (int e = 0; e < s.endpointIps().size(); e++) {
+                chains.add(nftEndpointChain(s, e));
+            }
+            chains.add(nftServiceChain(s));
+            for (String chain : chains) {
+                out.append("add chain ").append(t).append(' ').append(chain).append('\n');
+                out.append("flush chain ").append(t).append(' ').append(chain).append('\n');
+            }
+            appendNftRules(out, s, clusterCidr);
+        }
+        for (String chain : staleChains) {
+            out.append("flush chain ").append(t).append(' ').append(chain).append('\n');
+        }
+        return out.toString();
+    }
+
+    /** The nftables endpoint chains of {@code before}'s endpoints that {@code after} no longer has. */
+    public static List<String> goneNftEndpointChains(LabService before, LabService after) {
+        List<String> gone = new ArrayList<>();
+        for (int e = 0; e < before.endpointIps().size(); e++) {
+            if (!after.endpointIps().contains(before.endpointIps().get(e))) {
+                gone.add(nftEndpointChain(before, e));
+            }
+        }
+        return gone;
+    }
+
     private static void appendNftService(StringBuilder out, LabService s, String clusterCidr) {
         String t = "ip kube-proxy";
         String svc = nftServiceChain(s);
@@ -243,6 +341,17 @@ public final class KubeProxyRulesets {
         for (int e = 0; e < n; e++) {
             out.append("add chain ").append(t).append(' ').append(nftEndpointChain(s, e)).append('\n');
         }
+        appendNftRules(out, s, clusterCidr);
+        out.append("add element ").append(t).append(" cluster-ips { ").append(s.clusterIp()).append(" }\n");
+        out.append("add element ").append(t).append(" service-ips { ").append(s.clusterIp()).append(" . ").append(s.protocol())
+                .append(" . ").append(s.port()).append(" : goto ").append(svc).append(" }\n");
+    }
+
+    /** The rules of a Service port's service chain and endpoint chains (the chains must exist). */
+    private static void appendNftRules(StringBuilder out, LabService s, String clusterCidr) {
+        String t = "ip kube-proxy";
+        String svc = nftServiceChain(s);
+        int n = s.endpointIps().size();
         out.append("add rule ").append(t).append(' ').append(svc).append(" ip daddr ").append(s.clusterIp())
                 .append(" ip saddr != ").append(clusterCidr).append(" jump mark-for-masquerade\n");
         out.append("add rule ").append(t).append(' ').append(svc).append(" numgen random mod ").append(n).append(" vmap { ");
@@ -257,9 +366,6 @@ public final class KubeProxyRulesets {
             out.append("add rule ").append(t).append(' ').append(ep).append(" meta l4proto ").append(s.protocol())
                     .append(" dnat to ").append(s.endpoint(e)).append('\n');
         }
-        out.append("add element ").append(t).append(" cluster-ips { ").append(s.clusterIp()).append(" }\n");
-        out.append("add element ").append(t).append(" service-ips { ").append(s.clusterIp()).append(" . ").append(s.protocol())
-                .append(" . ").append(s.port()).append(" : goto ").append(svc).append(" }\n");
     }
 
     // ------------------------------------------------------------------ hashing

@@ -26,6 +26,11 @@ public record LabService(String namespace, String name, String portName, String 
         return namespace + "/" + name + ":" + portName;
     }
 
+    /** The same Service port with other endpoints (as after an EndpointSlice update). */
+    public LabService withEndpoints(List<String> ips) {
+        return new LabService(namespace, name, portName, protocol, clusterIp, port, ips, targetPort);
+    }
+
     /** An endpoint as kube-proxy spells it in chain hashes and comments: {@code ip:port}. */
     public String endpoint(int index) {
         return endpointIps.get(index) + ":" + targetPort;

@@ -8,14 +8,8 @@ import dev.shunt.sys.Fd;
 import dev.shunt.sys.Namespaces;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,15 +21,18 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
  * The benchmark lab, the same for every data plane: a node namespace, a client pod and two server
  * pods (veth pairs, /32 addresses, default route via 169.254.1.1 as Shunt's pods have), and N
  * Services with 2 endpoints each. Only the measured Service ({@value #VIP}, port {@value #PORT}
- * TCP and UDP, target port {@value #TARGET_PORT}) has the real servers as endpoints; the others
- * point at addresses in 10.244.0.0/16 that no pod has, as a big cluster's Services point at pods
- * on other nodes.
+ * TCP and UDP, target port {@value #TARGET_PORT}, and bulk port {@value #BULK_PORT} TCP) has the
+ * real servers as endpoints; the others point at addresses in 10.244.0.0/16 that no pod has, as a
+ * big cluster's Services point at pods on other nodes. The client side is {@link LabClient}; the
+ * measured Service's endpoints can be changed as each data plane's control plane changes them
+ * ({@link #addSpareEndpoint}, {@link #prepareWithdrawal}).
  *
  * <ul>
  *   <li>{@link Dataplane#IPTABLES}: the kernel routes the pods as the CNI ptp plugin sets them up
@@ -43,7 +40,7 @@ import java.util.stream.Stream;
  *       ruleset ({@link KubeProxyRulesets#iptables}) is loaded with one {@code iptables-restore};
  *       the measured Service's rules come last in KUBE-SERVICES.</li>
  *   <li>{@link Dataplane#NFTABLES}: the same routing, kube-proxy's nftables ruleset loaded with one
- *       {@code nft -f}.</li>
+ *       {@code nft -f} (or several: {@link #NFT_LOAD_CHUNK}).</li>
  *   <li>{@link Dataplane#SHUNT}: Shunt's agent runs in the node namespace and creates the pods;
  *       the other Services are written to its state directory before it starts (it loads them as
  *       after a restart: 10000 API calls would each rebuild the whole Service table), the measured
@@ -68,12 +65,25 @@ public final class ServiceLab implements AutoCloseable {
     public static final String VIP = "10.96.0.10";
     public static final int PORT = 80;
     public static final int TARGET_PORT = 8080;
+    /** The measured Service's third port, TCP to the servers' bulk sinks (iperf3's port, target the same). */
+    public static final int BULK_PORT = 5201;
     public static final String CLUSTER_CIDR = "10.244.0.0/16";
     public static final String SERVICE_CIDR = "10.96.0.0/12";
     static final String POD_CIDR = "10.244.1.0/24";
     static final String GATEWAY = "169.254.1.1";
     /** iptables-restore of the system (iptables-nft on Debian 12); {@code -Dshunt.bench.iptables=legacy} picks iptables-legacy. */
     static final String IPTABLES_VARIANT = System.getProperty("shunt.bench.iptables", "");
+    /**
+     * {@code -Dshunt.bench.nftLoadChunk=K}: load the nftables ruleset in transactions of K
+     * Services (the base chains with the first K, then K Services' chains, rules and elements per
+     * {@code nft -f}) instead of kube-proxy's one start-up transaction. The kernel ends in the same
+     * state (same rules, chains and elements); it is only faster: this kernel's cost of binding the
+     * anonymous {@code numgen} maps grows with the square of one transaction's size (80-100 s for
+     * 10,000 Services in one, 12 s in chunks of 1000), so quick runs use it. 0: one transaction.
+     */
+    static final int NFT_LOAD_CHUNK = Integer.getInteger("shunt.bench.nftLoadChunk", 0);
+    /** A withdrawn Shunt endpoint's pod stays terminating this long (longer than any trial). */
+    static final int WITHDRAWN_GRACE_SECONDS = 600;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Dataplane dataplane;
@@ -88,6 +98,13 @@ public final class ServiceLab implements AutoCloseable {
     private EchoServers servers;
     private String clientNamespace;
     private final List<String> serverIps = new ArrayList<>();
+    /** Kernel data planes: the measured Service's endpoints as last written to the kernel. */
+    private List<String> measuredEndpoints = List.of();
+    /** Kernel nftables: endpoint chains the last withdrawal flushed, deleted by the next change (as kube-proxy does a second later). */
+    private List<String> staleNftChains = List.of();
+    /** Shunt: the pod behind each endpoint address, and the spare pods made by {@link #addSpareEndpoint}. */
+    private final Map<String, String> shuntPodsByIp = new LinkedHashMap<>();
+    private final List<String> sparePods = new ArrayList<>();
     private long loadMillis;
     private final Map<String, Object> info = new LinkedHashMap<>();
 
@@ -134,21 +151,23 @@ public final class ServiceLab implements AutoCloseable {
             for (String pod : List.of("server-1", "server-2")) {
                 JsonNode made = api.call("POST", "/v1/pods", Map.of("name", pod, "labels", Map.of("app", "bench-server")));
                 serverIps.add(made.get("ip").asText());
+                shuntPodsByIp.put(made.get("ip").asText(), pod);
                 serverNamespaces.add(Path.of(made.get("netns").asText()).getFileName().toString());
             }
             JsonNode client = api.call("POST", "/v1/pods", Map.of("name", "client", "labels", Map.of("role", "client")));
             clientNamespace = Path.of(client.get("netns").asText()).getFileName().toString();
             long start = System.nanoTime();
-            api.call("POST", "/v1/services", shuntSpec("measured", VIP, Map.of("app", "bench-server"), true));
+            api.call("POST", "/v1/services", shuntSpec("measured", VIP, Map.of("app", "bench-server"), measuredShuntPorts()));
             info.put("measuredServiceAddMillis", (System.nanoTime() - start) / 1_000_000);
         } else {
             serverIps.addAll(List.of("10.244.1.1", "10.244.1.2"));
             serverNamespaces.add(kernelPod("server-1", "1", serverIps.get(0)));
             serverNamespaces.add(kernelPod("server-2", "2", serverIps.get(1)));
             clientNamespace = kernelPod("client", "c", "10.244.1.3");
+            measuredEndpoints = List.copyOf(serverIps);
             loadKernelRules();
         }
-        servers = new EchoServers(serverNamespaces, TARGET_PORT);
+        servers = new EchoServers(serverNamespaces, TARGET_PORT, BULK_PORT);
         checkReachable();
         recordRulesetSize();
         info.put("dataplane", dataplane.name().toLowerCase(Locale.ROOT));
@@ -159,16 +178,32 @@ public final class ServiceLab implements AutoCloseable {
 
     // ------------------------------------------------------------------ the Services
 
-    /** The Services in kube-proxy's order: the N-1 others, then the measured one (its TCP and UDP ports) last. */
-    public static List<LabService> kubeServices(int services, List<String> serverIps) {
-        List<LabService> out = new ArrayList<>(services + 1);
+    /**
+     * The Services in kube-proxy's order: the N-1 others, then the measured one with
+     * {@code measuredEndpoints}: its bulk port, then its TCP and UDP request ports last (the ports
+     * ConnectBench and UdpFlowBench walk the whole KUBE-SERVICES chain for).
+     */
+    public static List<LabService> kubeServices(int services, List<String> measuredEndpoints) {
+        List<LabService> out = new ArrayList<>(services + 2);
         for (int i = 0; i < services - 1; i++) {
             out.add(new LabService("bench", otherName(i), "http", "tcp", otherClusterIp(i), PORT,
                     List.of(absentPodIp(2 * i), absentPodIp(2 * i + 1)), TARGET_PORT));
         }
-        out.add(new LabService("bench", "measured", "tcp", "tcp", VIP, PORT, serverIps, TARGET_PORT));
-        out.add(new LabService("bench", "measured", "udp", "udp", VIP, PORT, serverIps, TARGET_PORT));
+        out.addAll(measuredPorts(measuredEndpoints));
         return out;
+    }
+
+    /** The measured Service's ports (bulk, TCP, UDP) with {@code endpointIps}, as kube-proxy sees them. */
+    public static List<LabService> measuredPorts(List<String> endpointIps) {
+        return List.of(new LabService("bench", "measured", "bulk", "tcp", VIP, BULK_PORT, endpointIps, BULK_PORT),
+                new LabService("bench", "measured", "tcp", "tcp", VIP, PORT, endpointIps, TARGET_PORT),
+                new LabService("bench", "measured", "udp", "udp", VIP, PORT, endpointIps, TARGET_PORT));
+    }
+
+    private static List<ServiceSpec.Port> measuredShuntPorts() {
+        return List.of(new ServiceSpec.Port("bulk", "TCP", BULK_PORT, BULK_PORT, 0),
+                new ServiceSpec.Port("tcp", "TCP", PORT, TARGET_PORT, 0),
+                new ServiceSpec.Port("udp", "UDP", PORT, TARGET_PORT, 0));
     }
 
     static String otherName(int i) {
@@ -187,12 +222,7 @@ public final class ServiceLab implements AutoCloseable {
         return "10.244." + (offset >>> 8) + "." + (offset & 255);
     }
 
-    private static ServiceSpec shuntSpec(String name, String clusterIp, Map<String, String> selector, boolean udpToo) {
-        List<ServiceSpec.Port> ports = new ArrayList<>();
-        ports.add(new ServiceSpec.Port(udpToo ? "tcp" : "http", "TCP", PORT, TARGET_PORT, 0));
-        if (udpToo) {
-            ports.add(new ServiceSpec.Port("udp", "UDP", PORT, TARGET_PORT, 0));
-        }
+    private static ServiceSpec shuntSpec(String name, String clusterIp, Map<String, String> selector, List<ServiceSpec.Port> ports) {
         return new ServiceSpec(name, clusterIp, ServiceSpec.CLUSTER_IP, ports, selector, 0, ServiceSpec.CLUSTER,
                 ServiceSpec.CLUSTER, System.currentTimeMillis());
     }
@@ -224,13 +254,131 @@ public final class ServiceLab implements AutoCloseable {
             info.put("rulesetBytes", rules.length());
             start = System.nanoTime();
             Commands.feed(rules, Commands.in(nodeNamespace, iptablesTool("restore")));
-        } else {
+        } else if (NFT_LOAD_CHUNK <= 0 || list.size() <= NFT_LOAD_CHUNK) {
             String rules = KubeProxyRulesets.nftables(list, CLUSTER_CIDR, SERVICE_CIDR);
             info.put("rulesetBytes", rules.length());
+            info.put("nftTransactions", 1);
             start = System.nanoTime();
             Commands.feed(rules, Commands.in(nodeNamespace, "nft", "-f", "-"));
+        } else {
+            List<String> chunks = new ArrayList<>();
+            chunks.add(KubeProxyRulesets.nftables(list.subList(0, NFT_LOAD_CHUNK), CLUSTER_CIDR, SERVICE_CIDR));
+            for (int from = NFT_LOAD_CHUNK; from < list.size(); from += NFT_LOAD_CHUNK) {
+                StringBuilder chunk = new StringBuilder();
+                for (LabService s : list.subList(from, Math.min(from + NFT_LOAD_CHUNK, list.size()))) {
+                    chunk.append(KubeProxyRulesets.nftService(s, CLUSTER_CIDR));
+                }
+                chunks.add(chunk.toString());
+            }
+            info.put("rulesetBytes", chunks.stream().mapToInt(String::length).sum());
+            info.put("nftTransactions", chunks.size());
+            start = System.nanoTime();
+            for (String chunk : chunks) {
+                Commands.feed(chunk, Commands.in(nodeNamespace, "nft", "-f", "-"));
+            }
         }
         loadMillis = (System.nanoTime() - start) / 1_000_000;
+    }
+
+    // ------------------------------------------------------------------ endpoint changes
+
+    /**
+     * Makes one more endpoint of the measured Service ready, as the set-up of a withdrawal
+     * ({@link #prepareWithdrawal}); not meant to be timed. Kernel data planes: address
+     * 10.244.1.(10 + k mod 200), which no pod has, written by rewriting only the measured
+     * Service's chains (iptables: {@link KubeProxyRulesets#iptablesChains}; nftables: kube-proxy's
+     * partial-sync transaction, which also deletes the endpoint chains the last withdrawal left
+     * flushed). Shunt: a new pod {@code spare-K} with the servers' label (the spare pods of
+     * earlier calls are deleted first, so the agent holds the same pods every time). Returns the
+     * endpoint's address.
+     */
+    public String addSpareEndpoint(int k) {
+        if (dataplane == Dataplane.SHUNT) {
+            for (String pod : sparePods) {
+                api.call("DELETE", "/v1/pods/" + pod, null);
+                shuntPodsByIp.values().remove(pod);
+            }
+            sparePods.clear();
+            String pod = "spare-" + k;
+            JsonNode made = api.call("POST", "/v1/pods", Map.of("name", pod, "labels", Map.of("app", "bench-server")));
+            String ip = made.get("ip").asText();
+            shuntPodsByIp.put(ip, pod);
+            sparePods.add(pod);
+            return ip;
+        }
+        String ip = "10.244.1." + (10 + Math.floorMod(k, 200));
+        if (measuredEndpoints.contains(ip)) {
+            throw new IllegalStateException(ip + " is an endpoint of the measured Service already");
+        }
+        List<String> after = new ArrayList<>(measuredEndpoints);
+        after.add(ip);
+        if (dataplane == Dataplane.IPTABLES) {
+            loadIptables(KubeProxyRulesets.iptablesChains(measuredPorts(after), CLUSTER_CIDR, List.of()), true);
+        } else {
+            StringBuilder tx = new StringBuilder();
+            for (String chain : staleNftChains) {
+                tx.append("delete chain ip kube-proxy ").append(chain).append('\n');
+            }
+            tx.append(KubeProxyRulesets.nftEndpointsChanged(measuredPorts(after), CLUSTER_CIDR, List.of()));
+            loadNft(tx.toString());
+            staleNftChains = List.of();
+        }
+        measuredEndpoints = List.copyOf(after);
+        return ip;
+    }
+
+    /**
+     * Prepares taking endpoint {@code ip} out of the measured Service, as when its pod stops being
+     * ready, and returns the one step each data plane's control plane then takes, ready to be
+     * timed (rules are generated here, not in the step):
+     * <ul>
+     *   <li>iptables: kube-proxy's full sync, one {@code iptables-restore --noflush} of the whole
+     *       filter and nat tables without the endpoint, its KUBE-SEP chains deleted;</li>
+     *   <li>nftables: kube-proxy's partial sync, one {@code nft -f} transaction rewriting the
+     *       measured Service's chains ({@link KubeProxyRulesets#nftEndpointsChanged});</li>
+     *   <li>shunt: one API call, {@code DELETE /v1/pods/POD?grace=600}: the pod turns terminating,
+     *       so its endpoint is no longer ready; it returns once the new Service table is
+     *       published to the fast path.</li>
+     * </ul>
+     */
+    public Supplier<Object> prepareWithdrawal(String ip) {
+        if (dataplane == Dataplane.SHUNT) {
+            String pod = shuntPodsByIp.get(ip);
+            if (pod == null) {
+                throw new IllegalArgumentException(ip + " is no pod of this lab");
+            }
+            String path = "/v1/pods/" + pod + "?grace=" + WITHDRAWN_GRACE_SECONDS;
+            return () -> api.call("DELETE", path, null);
+        }
+        if (!measuredEndpoints.contains(ip)) {
+            throw new IllegalArgumentException(ip + " is not an endpoint of the measured Service (" + measuredEndpoints + ")");
+        }
+        List<String> after = new ArrayList<>(measuredEndpoints);
+        after.remove(ip);
+        List<LabService> before = measuredPorts(measuredEndpoints);
+        List<LabService> now = measuredPorts(after);
+        List<String> gone = new ArrayList<>();
+        if (dataplane == Dataplane.IPTABLES) {
+            for (int i = 0; i < before.size(); i++) {
+                gone.addAll(KubeProxyRulesets.goneEndpointChains(before.get(i), now.get(i)));
+            }
+            String rules = KubeProxyRulesets.iptables(kubeServices(services, after), CLUSTER_CIDR, gone);
+            return () -> {
+                String out = loadIptables(rules, true);
+                measuredEndpoints = List.copyOf(after);
+                return out;
+            };
+        }
+        for (int i = 0; i < before.size(); i++) {
+            gone.addAll(KubeProxyRulesets.goneNftEndpointChains(before.get(i), now.get(i)));
+        }
+        String tx = KubeProxyRulesets.nftEndpointsChanged(now, CLUSTER_CIDR, gone);
+        return () -> {
+            String out = loadNft(tx);
+            measuredEndpoints = List.copyOf(after);
+            staleNftChains = List.copyOf(gone);
+            return out;
+        };
     }
 
     /** Loads an {@code iptables-restore} file into the node namespace ({@code --noflush}: as kube-proxy, leave other tables alone). */
@@ -274,7 +422,8 @@ public final class ServiceLab implements AutoCloseable {
             Files.createDirectories(state.resolve("services"));
             // The other Services, in the agent's own record format, as a restarted agent finds them.
             for (int i = 0; i < services - 1; i++) {
-                ServiceSpec spec = shuntSpec(otherName(i), otherClusterIp(i), Map.of("app", otherName(i)), false);
+                ServiceSpec spec = shuntSpec(otherName(i), otherClusterIp(i), Map.of("app", otherName(i)),
+                        List.of(new ServiceSpec.Port("http", "TCP", PORT, TARGET_PORT, 0)));
                 Files.write(state.resolve("services").resolve(spec.name() + ".json"), JSON.writeValueAsBytes(spec));
             }
         } catch (IOException e) {
@@ -366,9 +515,9 @@ public final class ServiceLab implements AutoCloseable {
         while (!(tcpSeen[0] && tcpSeen[1] && udpSeen[0] && udpSeen[1]) || attempts < 4) {
             attempts++;
             try {
-                int t = NetworkNamespace.named(clientNamespace).call(() -> tcpRequest(1000));
+                int t = NetworkNamespace.named(clientNamespace).call(() -> LabClient.tcpRequest(1000));
                 tcpSeen[t - '1'] = true;
-                int u = NetworkNamespace.named(clientNamespace).call(() -> udpRequest(1000));
+                int u = NetworkNamespace.named(clientNamespace).call(() -> LabClient.udpRequest(1000));
                 udpSeen[u - '1'] = true;
             } catch (RuntimeException e) {
                 last = e.toString();
@@ -379,34 +528,12 @@ public final class ServiceLab implements AutoCloseable {
                         + udpSeen[1] + "); last error: " + last + (agent != null ? "; agent log: " + agentLog() : ""));
             }
         }
-    }
-
-    /** A TCP request from the calling thread's namespace: connect, 1 byte, 1 byte back, close with RST. Returns the server's byte. */
-    public static int tcpRequest(int timeoutMillis) throws IOException {
-        try (Socket s = new Socket()) {
-            s.setOption(StandardSocketOptions.SO_LINGER, 0);
-            s.setTcpNoDelay(true);
-            s.setSoTimeout(timeoutMillis);
-            s.connect(new InetSocketAddress(VIP, PORT), timeoutMillis);
-            OutputStream out = s.getOutputStream();
-            out.write('?');
-            InputStream in = s.getInputStream();
-            int reply = in.read();
-            if (reply < 0) {
-                throw new IOException("connection closed without a reply");
-            }
-            return reply;
-        }
-    }
-
-    /** A UDP request from a new socket (a new source port, so a new flow). Returns the server's byte. */
-    public static int udpRequest(int timeoutMillis) throws IOException {
-        try (DatagramSocket s = new DatagramSocket()) {
-            s.setSoTimeout(timeoutMillis);
-            s.send(new DatagramPacket(new byte[] {'?'}, 1, new InetSocketAddress(VIP, PORT)));
-            DatagramPacket reply = new DatagramPacket(new byte[8], 8);
-            s.receive(reply);
-            return reply.getData()[0];
+        ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 16);
+        try {
+            NetworkNamespace.named(clientNamespace).call(() -> LabClient.bulkTransfer(chunk, 1 << 20, 5000));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(dataplane + " lab: a 1 MiB transfer to " + VIP + ":" + BULK_PORT + " failed: " + e
+                    + (agent != null ? "; agent log: " + agentLog() : ""), e);
         }
     }
 
