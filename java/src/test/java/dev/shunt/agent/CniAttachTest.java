@@ -195,6 +195,10 @@ class CniAttachTest {
                 serve(web);
                 assertThat(backends(client, vip, 30)).containsExactlyInAnyOrder("c-bbbbbbbbbbbb", "web-c");
 
+                // New labels (as shunt apply gives them) keep the pod's attachment: GC below still finds it.
+                agent.relabelPod("client", Map.of("role", "client", "tier", "front"));
+                assertThat(agent.pods().get("client").attachment()).isEqualTo(client.attachment());
+
                 // A restarted agent adopts the CNI pods (namespaces by path included) and they keep working.
                 agent.close();
                 agent = nodeNs.namespace().call(() -> Agent.start(config));
