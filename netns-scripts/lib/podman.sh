@@ -3,7 +3,9 @@
 # runroot, CNI configurations, plugin directory, events) is under PM_DIR; containers run a rootfs
 # made from busybox-static. What works on these machines (issue 12): the CNI network backend, runc,
 # cgroupfs, ulimits set explicitly, and podman started with nsenter --net (ip netns exec remounts
-# /sys and runc then finds no cgroups). Expects ROOT and NODE_NS.
+# /sys and runc then finds no cgroups). Expects ROOT and NODE_NS. One thing lands outside PM_DIR:
+# libcni's result cache, /var/lib/cni/results (podman 4.3 has no setting for it); podman rm removes
+# each container's entry.
 
 # podman_setup DIR: makes DIR (PM_DIR) with shunt-cni in its plugin directory and the rootfs.
 podman_setup() {
