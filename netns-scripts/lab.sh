@@ -14,6 +14,13 @@
 #   lab.sh down                      removes whichever lab is up, etcd and its data included
 set -euo pipefail
 
+# Not while a lab script (smoke, demo, measure-*) runs: it holds this lock for its lab's lifetime,
+# and lab.sh down would tear its lab away. Scripts holding it call lab.sh with SHUNT_LAB_LOCKED set.
+if [ -z "${SHUNT_LAB_LOCKED:-}" ]; then
+    exec 9>/run/lock/shunt-lab.lock
+    flock -w 900 9 || { echo "lab.sh: another Shunt lab script holds the lab" >&2; exit 1; }
+fi
+
 NODE_NS=shunt-lab-node
 OUT_NS=shunt-lab-out
 NODE_IP=198.18.0.1

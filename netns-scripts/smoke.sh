@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of a Shunt node in the lab: builds if needed, brings the lab up, runs the
 # agent in the lab's node namespace, checks, fails loudly on the first miss, and tears everything
-# down on exit, also on failure. Usage: netns-scripts/smoke.sh [pods|services|cni|all]   (default: all).
-# The cni stage runs Debian's podman (runc, busybox-static rootfs) on Shunt's network (docs/cni.md).
+# down on exit, also on failure. Usage: netns-scripts/smoke.sh [pods|services|cni|multinode|all]
+# (default: all; multinode is netns-scripts/smoke-multinode.sh, on the cluster lab; cni runs Debian's
+# podman (runc, busybox-static rootfs) on Shunt's network, docs/cni.md).
 # SHUNT_AGENT_OPTS is appended to the agent's command line, e.g.
 #   SHUNT_AGENT_OPTS="--offloads on" netns-scripts/smoke.sh
 # Every loop here is bounded in count and time; all traffic stays inside the lab's namespaces.
@@ -10,9 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 STAGE=${1:-all}
-case "$STAGE" in pods|services|cni|all) ;; *) echo "usage: $0 [pods|services|cni|all]" >&2; exit 2 ;; esac
+case "$STAGE" in pods|services|cni|multinode|all) ;; *) echo "usage: $0 [pods|services|cni|multinode|all]" >&2; exit 2 ;; esac
 
 . "$ROOT/netns-scripts/lib/common.sh"
+if [ "$STAGE" = multinode ]; then
+    exec "$ROOT/netns-scripts/smoke-multinode.sh"
+fi
 . "$ROOT/netns-scripts/lib/podman.sh"
 SERVER=$ROOT/netns-scripts/lib/podserver.py
 CLIENT=$ROOT/netns-scripts/lib/svcclient.py
@@ -421,3 +425,9 @@ case "$STAGE" in
     all) stage_pods; stage_services; stage_cni ;;
 esac
 echo "smoke: $STAGE passed"
+if [ "$STAGE" = all ]; then
+    # The single-node lab goes first: the cluster lab's names differ, but lab.sh down removes both.
+    cleanup
+    trap - EXIT
+    "$ROOT/netns-scripts/smoke-multinode.sh"
+fi
