@@ -5,7 +5,7 @@
 # cgroupfs, ulimits set explicitly, and podman started with nsenter --net (ip netns exec remounts
 # /sys and runc then finds no cgroups). Expects ROOT and NODE_NS. One thing lands outside PM_DIR:
 # libcni's result cache, /var/lib/cni/results (podman 4.3 has no setting for it); podman rm removes
-# each container's entry.
+# each container's entry, podman_cleanup the directories if they are empty.
 
 # podman_setup DIR: makes DIR (PM_DIR) with shunt-cni in its plugin directory and the rootfs.
 podman_setup() {
@@ -53,5 +53,7 @@ podman_cleanup() {
     pm rm -a -f -t 0 >/dev/null 2>&1
     # Mounts podman may leave under its directories if it was killed.
     grep -o " $PM_DIR[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+    # libcni's result cache, if podman made it and nothing else uses it (rmdir takes only empty ones).
+    rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null
     return 0
 }
