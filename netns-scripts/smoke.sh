@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of a Shunt node in the lab: builds if needed, brings the lab up, runs the
 # agent in the lab's node namespace, checks, fails loudly on the first miss, and tears everything
-# down on exit, also on failure. Usage: netns-scripts/smoke.sh [pods|services|multinode|all]
-# (default: all; multinode is netns-scripts/smoke-multinode.sh, on the cluster lab).
+# down on exit, also on failure. Usage: netns-scripts/smoke.sh [pods|services|cni|multinode|all]
+# (default: all; multinode is netns-scripts/smoke-multinode.sh, on the cluster lab; cni runs Debian's
+# podman (runc, busybox-static rootfs) on Shunt's network, docs/cni.md).
 # SHUNT_AGENT_OPTS is appended to the agent's command line, e.g.
 #   SHUNT_AGENT_OPTS="--offloads on" netns-scripts/smoke.sh
 # Every loop here is bounded in count and time; all traffic stays inside the lab's namespaces.
@@ -10,12 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 STAGE=${1:-all}
-case "$STAGE" in pods|services|multinode|all) ;; *) echo "usage: $0 [pods|services|multinode|all]" >&2; exit 2 ;; esac
+case "$STAGE" in pods|services|cni|multinode|all) ;; *) echo "usage: $0 [pods|services|cni|multinode|all]" >&2; exit 2 ;; esac
 
 . "$ROOT/netns-scripts/lib/common.sh"
 if [ "$STAGE" = multinode ]; then
     exec "$ROOT/netns-scripts/smoke-multinode.sh"
 fi
+. "$ROOT/netns-scripts/lib/podman.sh"
 SERVER=$ROOT/netns-scripts/lib/podserver.py
 CLIENT=$ROOT/netns-scripts/lib/svcclient.py
 
@@ -36,6 +38,7 @@ ok() { echo "ok   $*"; }
 
 cleanup() {
     set +e
+    podman_cleanup   # containers first: their CNI DEL needs the agent
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     pkill -f "$SERVER" 2>/dev/null   # any pod server still alive (each also stops by itself)
     if [ -n "$AGENT_PID" ]; then kill -TERM "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; fi
@@ -329,10 +332,97 @@ PYEOF
     [ "$(cluster_ip web)" = "$vip" ] || fail "Service web changed its ClusterIP across the restart"
 }
 
+# Containers of a real runtime on Shunt's network: podman execs shunt-cni, which relays to the agent.
+stage_cni() {
+    podman_setup "$TMP/podman"
+    local cni=$PM_DIR/bin/shunt-cni n
+    # Addresses held before (the other stages' pods): what the containers take must come back.
+    ipam_used() { shunt ipam show --store "$TMP/state/ipam" | awk '/^pool / {u = $4} END {print u + 0}'; }
+    local used_before
+    used_before=$(ipam_used)
+    echo "{\"cniVersion\": \"1.0.0\", \"name\": \"shunt\", \"plugins\": [{\"type\": \"shunt-cni\", \"socket\": \"$SOCK\"}]}" \
+        >"$PM_DIR/net.d/shunt.conflist"
+    for n in 1 2 3; do
+        mkdir -p "$PM_DIR/rootfs/www/cweb-$n"
+        echo "cweb-$n" >"$PM_DIR/rootfs/www/cweb-$n/index.html"
+        # podman hands its own CNI_ARGS on to the plugin: that is how the labels get in.
+        CNI_ARGS="SHUNT_LABELS=app:cweb" pm_run "cweb-$n" shunt /bin/httpd -f -p 8080 -h "/www/cweb-$n" \
+            || fail "podman run cweb-$n on Shunt's network"
+    done
+    local pods
+    pods=$(shunt pod list --json --socket "$SOCK" | "$PY" -c '
+import json, sys
+print(" ".join(sorted(p["name"] + ":app=" + p["labels"].get("app", "-") for p in json.load(sys.stdin)
+                      if p["name"].startswith("cweb-") and p.get("attachment"))))')
+    [ "$pods" = "cweb-1:app=cweb cweb-2:app=cweb cweb-3:app=cweb" ] || fail "podman's containers as Shunt pods: '$pods'"
+    ok "3 podman containers are Shunt pods with their labels ($pods)"
+
+    local vip answers spread
+    vip=$(shunt service add cweb --port 80/tcp:8080 --selector app=cweb --socket "$SOCK") || fail "service add cweb"
+    answers=$(pm run --rm --name cclient --network shunt --ulimit nofile=20000:20000 --ulimit nproc=1000:1000 \
+        --rootfs "$PM_DIR/rootfs" /bin/sh -c "for i in \$(seq 1 30); do
+            r=\$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 $vip 80 | tail -n 1); echo \${r:-FAILED}; done") \
+        || fail "the client container"
+    spread=$(echo "$answers" | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}')
+    echo "$answers" | grep -q FAILED && fail "requests from a container to the ClusterIP failed: $spread"
+    [ "$(echo "$answers" | sort -u | grep -c '^cweb-')" = 3 ] || fail "30 requests did not reach all 3 containers: $spread"
+    ok "a client container's 30 requests to $vip spread over the 3 containers: ${spread%, }"
+
+    pm rm -f -t 0 cweb-1 cweb-2 cweb-3 >/dev/null || fail "podman rm"
+    shunt pod list --socket "$SOCK" | grep -q 'cweb-' && fail "podman rm left Shunt pods: $(shunt pod list --socket "$SOCK")"
+    [ "$(ipam_used)" = "$used_before" ] || fail "podman rm left addresses: $(shunt ipam show --store "$TMP/state/ipam")"
+    ok "podman rm released the pods and their addresses"
+
+    # The runtime dies hard (container and conmon killed: no DEL); back, it tells the plugin which
+    # attachments are still valid (none), and GC removes the rest.
+    pm_run cgone shunt /bin/sleep 300 || fail "podman run cgone"
+    local veth
+    veth=$(shunt pod list --json --socket "$SOCK" | "$PY" -c '
+import json, sys
+print([p["hostVeth"] for p in json.load(sys.stdin) if p["name"] == "cgone"][0])')
+    kill -9 $(pm inspect -f '{{.State.Pid}} {{.State.ConmonPid}}' cgone)
+    echo "{\"cniVersion\": \"1.1.0\", \"name\": \"shunt\", \"type\": \"shunt-cni\", \"socket\": \"$SOCK\", \"cni.dev/valid-attachments\": []}" \
+        | CNI_COMMAND=GC CNI_PATH="$PM_DIR/bin" "$cni" >"$TMP/gc.out" || fail "GC: $(cat "$TMP/gc.out")"
+    shunt pod list --socket "$SOCK" | grep -q cgone && fail "GC left pod cgone"
+    ip -n "$NODE_NS" link show "$veth" >/dev/null 2>&1 && fail "GC left veth $veth"
+    [ "$(ipam_used)" = "$used_before" ] || fail "GC left addresses: $(shunt ipam show --store "$TMP/state/ipam")"
+    pm rm -f -t 0 cgone >/dev/null || fail "podman rm after GC (its DEL must succeed for what is gone)"
+    ok "after a forced stop of the runtime, GC removed the pod, its veth $veth and its address"
+    shunt service del cweb --socket "$SOCK" >/dev/null
+
+    # Chaining: Shunt first, then reference plugins (cniVersion 1.0.0) that work on its prevResult:
+    # tuning sets a sysctl on the pod's interface, portmap DNATs a host port to the pod's address,
+    # bandwidth (no limit asked) passes the result on. DEL runs them in reverse.
+    echo "{\"cniVersion\": \"1.0.0\", \"name\": \"shunt-chain\", \"plugins\": [
+        {\"type\": \"shunt-cni\", \"socket\": \"$SOCK\"},
+        {\"type\": \"tuning\", \"sysctl\": {\"net.ipv4.conf.eth0.arp_accept\": \"1\"}},
+        {\"type\": \"portmap\", \"capabilities\": {\"portMappings\": true}},
+        {\"type\": \"bandwidth\", \"capabilities\": {\"bandwidth\": true}}]}" >"$PM_DIR/net.d/shunt-chain.conflist"
+    mkdir -p "$PM_DIR/rootfs/www/cchain"
+    echo cchain >"$PM_DIR/rootfs/www/cchain/index.html"
+    PM_OPTS="-p 18080:8080" pm_run cchain shunt-chain /bin/httpd -f -p 8080 -h /www/cchain || fail "podman run on a chained network"
+    local chained netns
+    read -r chained netns < <(shunt pod list --json --socket "$SOCK" | "$PY" -c '
+import json, sys
+print(*[(p["ip"], p["netns"]) for p in json.load(sys.stdin) if p["name"] == "cchain"][0])')
+    [ "$(nsenter --net="$netns" sysctl -n net.ipv4.conf.eth0.arp_accept)" = 1 ] || fail "tuning did not set its sysctl in the pod"
+    ip netns exec "$NODE_NS" iptables -t nat -S | grep -q -- "--to-destination $chained:8080" \
+        || fail "portmap did not DNAT to the pod's address $chained (prevResult)"
+    local reply
+    reply=$(printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec "$OUT_NS" timeout 5 socat -T 3 - TCP:"$NODE_IP":18080 | tail -n 1)
+    [ "$reply" = cchain ] || fail "the host port 18080 did not reach the chained container: '$reply'"
+    ok "chained after Shunt: tuning set its sysctl, portmap's host port $NODE_IP:18080 reaches the pod $chained from outside"
+    pm rm -f -t 0 cchain >/dev/null || fail "podman rm of the chained container"
+    ip netns exec "$NODE_NS" iptables -t nat -S | grep -q -- "$chained" && fail "portmap's DEL left its rules"
+    shunt pod list --socket "$SOCK" | grep -q cchain && fail "the chained pod is still there after podman rm"
+    ok "DEL ran the chain in reverse: portmap's rules and the pod are gone"
+}
+
 case "$STAGE" in
     pods) stage_pods ;;
     services) stage_services ;;
-    all) stage_pods; stage_services ;;
+    cni) stage_cni ;;
+    all) stage_pods; stage_services; stage_cni ;;
 esac
 echo "smoke: $STAGE passed"
 if [ "$STAGE" = all ]; then

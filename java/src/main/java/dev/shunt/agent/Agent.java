@@ -57,6 +57,7 @@ public final class Agent implements AutoCloseable {
     /** Timers: the end of pods' grace periods, captures. One thread, made here, in the node's namespace. */
     private final ScheduledExecutorService scheduler;
     private final Captures captures;
+    private final CniEndpoint cni;
     private final long startedAt = System.currentTimeMillis();
     private ApiServer api;
     /** The overlay (null on a node without one): the VXLAN device and the remote nodes programmed on it. */
@@ -91,6 +92,7 @@ public final class Agent implements AutoCloseable {
         timers.prestartAllCoreThreads();
         this.scheduler = timers;
         this.captures = new Captures(fastPath.pipeline(), scheduler);
+        this.cni = new CniEndpoint(this);
     }
 
     /** Starts the agent in the calling thread's network namespace and serves its API. */
@@ -145,7 +147,7 @@ public final class Agent implements AutoCloseable {
     /** Takes over the pods a previous agent recorded whose namespace still exists; forgets the others. */
     private void adopt() {
         for (PodRecord pod : podStore.load()) {
-            if (NetworkNamespace.exists(pod.netns()) && netlink.links().find(pod.hostVeth()).isPresent()) {
+            if (pod.namespaceExists() && netlink.links().find(pod.hostVeth()).isPresent()) {
                 fastPath.attach(pod);
                 pods.put(pod.name(), pod);
                 if (pod.terminating()) {
@@ -153,28 +155,36 @@ public final class Agent implements AutoCloseable {
                     scheduleRemoval(pod);
                 }
             } else {
-                podNetwork.delete(pod.name());
+                podNetwork.remove(pod);
                 podStore.remove(pod.name());
             }
         }
     }
 
     public synchronized PodRecord addPod(String name, Map<String, String> labels) {
+        return admit(name, () -> podNetwork.create(name, labels));
+    }
+
+    /**
+     * The one way a pod comes to be, whoever asked ({@code shunt pod add}, or a CNI ADD through
+     * {@link CniEndpoint}): plumbing, the fast path, the durable record, then Services. A failure
+     * at any step undoes the steps before it.
+     */
+    synchronized PodRecord admit(String name, java.util.function.Supplier<PodRecord> plumbing) {
         if (pods.containsKey(name)) {
             throw new IllegalArgumentException("pod '" + name + "' exists already" + (pods.get(name).terminating() ? " (terminating)" : ""));
         }
         long start = System.nanoTime();
-        PodRecord plumbed = podNetwork.create(name, labels);
+        PodRecord plumbed = plumbing.get();
         PodRecord pod = plumbed;
         try {
             fastPath.attach(plumbed);
             // What a user waits for: plumbing, the fast path and the durable record.
-            pod = new PodRecord(plumbed.name(), plumbed.labels(), plumbed.ip(), plumbed.netns(), plumbed.hostVeth(),
-                    plumbed.podMac(), plumbed.createdAtMillis(), (System.nanoTime() - start) / 1000, 0);
+            pod = plumbed.withSetupMicros((System.nanoTime() - start) / 1000);
             podStore.save(pod);
         } catch (RuntimeException e) {
             fastPath.detach(name);
-            podNetwork.delete(name);
+            podNetwork.remove(plumbed);
             throw e;
         }
         pods.put(name, pod);
@@ -191,10 +201,14 @@ public final class Agent implements AutoCloseable {
         }
         // Off the Services first: new flows and the purged ones move to live backends at once,
         // while the namespace and veth teardown below takes its time (tens of ms, more under load).
-        pods.remove(name);
+        PodRecord gone = pods.remove(name);
         publishServices();
         fastPath.detach(name);
-        podNetwork.delete(name);
+        if (gone != null) {
+            podNetwork.remove(gone);
+        } else {
+            podNetwork.delete(name);
+        }
         podStore.remove(name);
     }
 
@@ -336,8 +350,7 @@ public final class Agent implements AutoCloseable {
         if (pod == null) {
             throw new ApiServer.Refusal(404, "no pod '" + name + "'");
         }
-        PodRecord relabelled = new PodRecord(pod.name(), labels, pod.ip(), pod.netns(), pod.hostVeth(), pod.podMac(),
-                pod.createdAtMillis(), pod.setupMicros(), pod.terminatingUntilMillis());
+        PodRecord relabelled = pod.withLabels(labels);
         podStore.save(relabelled);
         pods.put(name, relabelled);
         publishServices();
@@ -370,6 +383,18 @@ public final class Agent implements AutoCloseable {
         return fastPath;
     }
 
+    PodNetwork podNetwork() {
+        return podNetwork;
+    }
+
+    IpamStore ipam() {
+        return ipam;
+    }
+
+    NetlinkHandle netlink() {
+        return netlink;
+    }
+
     synchronized ApiServer.Response handle(String method, String uri, byte[] body) throws Exception {
         String path = uri.contains("?") ? uri.substring(0, uri.indexOf('?')) : uri;
         Map<String, String> query = query(uri);
@@ -397,6 +422,9 @@ public final class Agent implements AutoCloseable {
                 status.put("overlay", overlay);
             }
             return ApiServer.Response.ok(JSON.writeValueAsString(status));
+        }
+        if (path.equals("/v1/cni") && method.equals("POST")) {
+            return cni.handle(body);
         }
         if (path.equals("/v1/stats") && method.equals("GET")) {
             Map<String, Object> stats = Stats.of(fastPath.counters(), fastPath.portCounters(), fastPath.pipeline().conntrack());

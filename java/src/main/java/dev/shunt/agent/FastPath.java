@@ -128,11 +128,11 @@ final class FastPath implements AutoCloseable {
 
     /** Puts a pod on the fast path: its TX offloads on or off (see the class comment), tc drop and a port on the node end. */
     void attach(PodRecord pod) {
-        NetworkNamespace.named(pod.netns()).run(() -> {
+        pod.namespace().run(() -> {
             try (NetlinkHandle inside = NetlinkHandle.open()) {
-                inside.ethtool().txChecksum(PodNetwork.POD_IFNAME, offloads);
-                inside.ethtool().tso(PodNetwork.POD_IFNAME, offloads);
-                inside.ethtool().gso(PodNetwork.POD_IFNAME, offloads);
+                inside.ethtool().txChecksum(pod.ifname(), offloads);
+                inside.ethtool().tso(pod.ifname(), offloads);
+                inside.ethtool().gso(pod.ifname(), offloads);
             }
         });
         installDrop(pod.hostVeth());

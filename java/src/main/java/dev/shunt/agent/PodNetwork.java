@@ -12,6 +12,7 @@ import dev.shunt.netlink.VethSpec;
 import dev.shunt.netns.NetworkNamespace;
 import dev.shunt.sys.Fd;
 
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.Map;
@@ -22,7 +23,8 @@ import java.util.zip.CRC32;
  * The kernel plumbing of one pod: a network namespace, a veth pair (eth0 inside, a {@code shp…}
  * end on the node), a /32 from IPAM, {@code lo} up, a link route to the gateway 169.254.1.1 and
  * the default route through it (the fast path answers ARP for the gateway). Setup either completes
- * or leaves nothing behind: no namespace, no veth, no address held.
+ * or leaves nothing behind: no namespace, no veth, no address held. A pod made through CNI gets the
+ * same in the runtime's namespace ({@link #attach}).
  */
 public final class PodNetwork {
     /** The gateway every pod routes through; the fast path answers for it. */
@@ -84,23 +86,7 @@ public final class PodNetwork {
         boolean done = false;
         try {
             ns = NetworkNamespace.create(nsName);
-            try (Fd nsFd = ns.openFd()) {
-                nodeNetlink.links().add(VethSpec.of(hostVeth, POD_IFNAME).withPeerNamespace(nsFd).withMtu(mtu));
-            }
-            String mac = ns.call(() -> {
-                try (NetlinkHandle pl = NetlinkHandle.open()) {
-                    pl.links().setUp("lo");
-                    pl.addresses().add(POD_IFNAME, IpPrefix.parse(ip.hostPrefix()));
-                    pl.links().setUp(POD_IFNAME);
-                    Link eth0 = pl.links().get(POD_IFNAME);
-                    pl.routes().add(Route.to(IpPrefix.parse(GATEWAY + "/32")).dev(eth0.index()).scopeLink()
-                            .protocol(Route.PROTOCOL_SHUNT));
-                    pl.routes().add(Route.to(IpPrefix.parse("0.0.0.0/0")).via(IpPrefix.parseAddress(GATEWAY))
-                            .dev(eth0.index()).protocol(Route.PROTOCOL_SHUNT));
-                    return eth0.mac().toString();
-                }
-            });
-            nodeNetlink.links().setUp(hostVeth);
+            String mac = plumb(ns, POD_IFNAME, hostVeth, ip.hostPrefix());
             long micros = (System.nanoTime() - start) / 1000;
             PodRecord record = new PodRecord(pod, labels, ip.address().getHostAddress(), nsName, hostVeth, mac,
                     System.currentTimeMillis(), micros, 0);
@@ -119,6 +105,73 @@ public final class PodNetwork {
         }
     }
 
+    /**
+     * Plumbs a pod into a namespace a container runtime made (CNI_NETNS), with the interface named
+     * as the runtime asks: the same veth, /32, gateway route and default route as {@link #create}.
+     * Either completes or leaves nothing behind: no veth, no address held (the namespace is the
+     * runtime's and stays).
+     *
+     * @param address the address a delegated IPAM plugin chose, or null to take one from Shunt's IPAM
+     *                under the owner {@code containerId/ifname}
+     */
+    public PodRecord attach(String pod, Map<String, String> labels, NetworkNamespace netns, ContainerAttachment attachment,
+                            InetAddress address) {
+        validateName(pod);
+        long start = System.nanoTime();
+        String hostVeth = hostVethOf(pod);
+        if (nodeNetlink.links().find(hostVeth).isPresent()) {
+            throw new IllegalStateException("pod '" + pod + "' exists already (link " + hostVeth + " is there)");
+        }
+        Owner owner = new Owner(attachment.containerId(), attachment.ifname());
+        String ip;
+        String hostPrefix;
+        if (address == null) {
+            Allocation allocation = ipam.allocate(podCidr, owner);
+            ip = allocation.address().getHostAddress();
+            hostPrefix = allocation.hostPrefix();
+        } else {
+            ip = address.getHostAddress();
+            hostPrefix = ip + "/32";
+        }
+        boolean done = false;
+        try {
+            String mac = plumb(netns, attachment.ifname(), hostVeth, hostPrefix);
+            PodRecord record = new PodRecord(pod, labels, ip, netns.path().toString(), hostVeth, mac,
+                    System.currentTimeMillis(), (System.nanoTime() - start) / 1000, 0, attachment);
+            done = true;
+            return record;
+        } finally {
+            if (!done) {
+                nodeNetlink.links().find(hostVeth).ifPresent(l -> nodeNetlink.links().delete(hostVeth));
+                if (address == null) {
+                    ipam.release(owner);
+                }
+            }
+        }
+    }
+
+    /** The veth into {@code ns} as {@code ifname}, lo up, the address and routes inside; returns the pod side's MAC. */
+    private String plumb(NetworkNamespace ns, String ifname, String hostVeth, String hostPrefix) {
+        try (Fd nsFd = ns.openFd()) {
+            nodeNetlink.links().add(VethSpec.of(hostVeth, ifname).withPeerNamespace(nsFd).withMtu(mtu));
+        }
+        String mac = ns.call(() -> {
+            try (NetlinkHandle pl = NetlinkHandle.open()) {
+                pl.links().setUp("lo");
+                pl.addresses().add(ifname, IpPrefix.parse(hostPrefix));
+                pl.links().setUp(ifname);
+                Link eth0 = pl.links().get(ifname);
+                pl.routes().add(Route.to(IpPrefix.parse(GATEWAY + "/32")).dev(eth0.index()).scopeLink()
+                        .protocol(Route.PROTOCOL_SHUNT));
+                pl.routes().add(Route.to(IpPrefix.parse("0.0.0.0/0")).via(IpPrefix.parseAddress(GATEWAY))
+                        .dev(eth0.index()).protocol(Route.PROTOCOL_SHUNT));
+                return eth0.mac().toString();
+            }
+        });
+        nodeNetlink.links().setUp(hostVeth);
+        return mac;
+    }
+
     /** Removes the pod's plumbing and releases its IP; what is already gone is not an error (CNI DEL). */
     public void delete(String pod) {
         validateName(pod);
@@ -131,5 +184,27 @@ public final class PodNetwork {
             NetworkNamespace.named(nsName).delete();
         }
         ipam.release(new Owner(pod, POD_IFNAME));
+    }
+
+    /** Removes a pod's plumbing, whichever way it was made ({@link #delete} or {@link #detach}). */
+    public void remove(PodRecord pod) {
+        if (pod.attachment() == null) {
+            delete(pod.name());
+        } else {
+            detach(pod.hostVeth(), pod.attachment());
+        }
+    }
+
+    /**
+     * Removes an attached pod's veth (both ends) and the address its attachment holds in Shunt's
+     * IPAM; the namespace stays, it is the runtime's. What is already gone is not an error (CNI DEL).
+     */
+    public void detach(String hostVeth, ContainerAttachment attachment) {
+        if (nodeNetlink.links().find(hostVeth).isPresent()) {
+            nodeNetlink.links().delete(hostVeth);
+        }
+        if (attachment.usesShuntIpam()) {
+            ipam.release(new Owner(attachment.containerId(), attachment.ifname()));
+        }
     }
 }

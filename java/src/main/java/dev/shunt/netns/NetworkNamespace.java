@@ -35,8 +35,12 @@ public final class NetworkNamespace {
     private final Path path;
 
     private NetworkNamespace(String name) {
+        this(name, RUN_NETNS.resolve(name));
+    }
+
+    private NetworkNamespace(String name, Path path) {
         this.name = name;
-        this.path = RUN_NETNS.resolve(name);
+        this.path = path;
     }
 
     /**
@@ -84,6 +88,23 @@ public final class NetworkNamespace {
                     + "; create it with 'shunt netns add " + name + "' or 'ip netns add " + name + "')");
         }
         return ns;
+    }
+
+    /**
+     * A namespace that something else made and pinned, named by its path: a container runtime's
+     * {@code /run/netns/NAME}, {@code /var/run/netns/NAME} or {@code /proc/PID/ns/net} (CNI_NETNS).
+     * Its name is the path. Shunt enters it but never deletes it ({@link #delete} refuses).
+     *
+     * @throws NetnsException if nothing is at that path (whether it is a network namespace shows on entering it)
+     */
+    public static NetworkNamespace at(Path path) {
+        if (!path.isAbsolute()) {
+            throw new NetnsException("network namespace path '" + path + "' is not absolute");
+        }
+        if (!Files.exists(path)) {
+            throw new NetnsException("no network namespace at " + path + " (nothing there)");
+        }
+        return new NetworkNamespace(path.toString(), path);
     }
 
     public static boolean exists(String name) {
@@ -162,6 +183,9 @@ public final class NetworkNamespace {
      * holds it any more. Equivalent to: {@code ip netns del NAME}.
      */
     public void delete() {
+        if (name.contains("/")) { // made by at(): a runtime's namespace
+            throw new NetnsException("the namespace at " + path + " is not Shunt's to delete");
+        }
         if (!Files.exists(path)) {
             throw new NetnsException("network namespace '" + name + "' does not exist (no " + path + ")");
         }
