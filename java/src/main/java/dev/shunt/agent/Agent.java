@@ -145,6 +145,14 @@ public final class Agent implements AutoCloseable {
             agent.api = ApiServer.start(config.socket(), agent::handle);
             return agent;
         } catch (RuntimeException e) {
+            if (etcd != null) {
+                // A node that never ran gives back a subnet it claimed just now (e.g. a wrong --underlay-ip).
+                try {
+                    etcd.abandon();
+                } catch (RuntimeException notReleased) {
+                    e.addSuppressed(notReleased);
+                }
+            }
             agent.stop(false);
             throw e;
         }

@@ -142,6 +142,17 @@ class AgentEtcdTest {
                     assertThat(Files.readString(log(names[2]))).contains("--pod-cidr 10.244.0.0/24 is not the subnet etcd gave node "
                             + names[2]);
 
+                    assertThat(etcd.etcdctl("get", "--prefix", prefix + "subnets/")).as("the refused claim was given back at once")
+                            .doesNotContain("\"node\":\"" + names[2] + "\"");
+                    // So is the claim of an agent that fails to start after it (an underlay IP no interface has).
+                    String stray = "ed-" + suffix;
+                    Process failed = startProcess(nc, stray, "198.18.3.99", etcd.endpoint(), prefix, 30, dir.resolve("d.sock"), null);
+                    assertThat(failed.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                    assertThat(failed.exitValue()).isNotZero();
+                    assertThat(Files.readString(log(stray))).contains("claimed subnet", "underlay IP 198.18.3.99 is not an address");
+                    assertThat(etcd.etcdctl("get", "--prefix", prefix + "subnets/")).doesNotContain("\"node\":\"" + stray + "\"");
+                    Files.deleteIfExists(Path.of("/dev/shm", "shunt-" + stray + "-conntrack"));
+
                     // C comes back: it joins with a subnet of its own and A learns it again.
                     agents[2] = startAgent(nc, names[2], underlay[2], etcd.endpoint(), prefix, SHORT_TTL, socks[2], null);
                     awaitStatus(socks[0], st -> peerNames(st).contains(names[2]), "A learns C again");
