@@ -395,7 +395,7 @@ public final class Agent implements AutoCloseable {
      * (etcd's claims never overlap; a hand-written Node could). Recorded nodes that clash with
      * nothing stay: a node outside etcd can still be added with {@code shunt apply}.
      */
-    private static List<OverlayPeer> withEtcdNodes(List<OverlayPeer> recorded, List<OverlayPeer> fromEtcd) {
+    static List<OverlayPeer> withEtcdNodes(List<OverlayPeer> recorded, List<OverlayPeer> fromEtcd) {
         Map<String, OverlayPeer> byName = new TreeMap<>();
         fromEtcd.forEach(p -> byName.put(p.nodeName(), p));
         for (OverlayPeer r : recorded) {

@@ -7,6 +7,7 @@ import dev.shunt.lab.LabEtcd;
 import dev.shunt.lab.ScratchNamespace;
 import dev.shunt.lab.Witness;
 import dev.shunt.netns.NetworkNamespace;
+import dev.shunt.overlay.OverlayPeer;
 import dev.shunt.overlay.VtepMac;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,7 +31,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * runs), on an underlay bridge (198.18.3.0/24, the bridge in a fourth namespace that also runs
  * etcd on 198.18.3.254), started with {@code --etcd} and no pod CIDR: each claims its own /24 and
  * learns the other two from etcd (status, FDB entries on shunt.vx); a pod on node A pings one on
- * node C. Node B, killed with SIGKILL and restarted within its lease TTL, keeps its subnet; node C,
+ * node C. With etcd killed the agents say "retrying" and keep forwarding on the nodes they know,
+ * and reconnect when it is back. Node B, killed with SIGKILL and restarted within its lease TTL, keeps its subnet; node C,
  * killed for good, drops out of A's and B's peers and FDB once its 3 s lease expired; a
  * {@code --pod-cidr} that is not the claimed subnet is refused; C started again joins with a
  * subnet.
@@ -109,6 +111,22 @@ class AgentEtcdTest {
                     assertThat(pa).startsWith(subnets[0].substring(0, subnets[0].lastIndexOf('.')));
                     assertThat(ping(podNamespaces.get(0), pc)).as("A's pod -> C's pod over the overlay").contains("1 received");
 
+                    // etcd goes away: the agents say so and keep forwarding on the nodes they know; it comes back.
+                    etcd.kill();
+                    JsonNode away = awaitStatus(socks[0], st -> !st.path("etcd").path("connected").asBoolean(true),
+                            "A notices etcd is gone");
+                    assertThat(away.path("etcd").path("store").asText()).startsWith("retrying since").contains(etcd.endpoint());
+                    assertThat(peerNames(away)).as("the last known nodes stay").hasSize(2);
+                    assertThat(shunt("status", "--socket", socks[0].toString()).out()).contains(": retrying since");
+                    assertThat(ping(podNamespaces.get(0), pc)).as("forwarding without etcd").contains("1 received");
+                    etcd.startOn(LabEtcd.CLIENT_PORT);
+                    for (int i = 0; i < 3; i++) {
+                        JsonNode back = awaitStatus(socks[i], st -> st.path("etcd").path("connected").asBoolean()
+                                && st.path("etcd").path("lease").asText().equals("HELD"), "node " + names[i] + " reconnects");
+                        assertThat(peerNames(back)).hasSize(2);
+                        assertThat(back.path("podCidr").asText()).isEqualTo(subnets[i]);
+                    }
+
                     // B dies and comes back within its TTL: same subnet, and it still knows A and C.
                     agents[1].toHandle().destroyForcibly();
                     assertThat(agents[1].waitFor(10, TimeUnit.SECONDS)).isTrue();
@@ -171,6 +189,22 @@ class AgentEtcdTest {
                 }
             }
         }
+    }
+
+    @Test
+    void etcdNodesWinOverRecordedOnesOnANameOrCidrClash() {
+        List<OverlayPeer> fromEtcd = List.of(peer("n1", "198.18.3.1", "10.244.1.0/24"), peer("n2", "198.18.3.2", "10.244.2.0/24"));
+        List<OverlayPeer> recorded = List.of(
+                peer("n1", "198.18.3.9", "10.244.9.0/24"),   // same name as an etcd node: etcd's n1 stays
+                peer("x", "198.18.3.8", "10.244.2.128/25"),  // inside n2's subnet: left out
+                peer("y", "198.18.3.7", "10.244.7.0/24"));   // clashes with nothing: kept
+        assertThat(Agent.withEtcdNodes(recorded, fromEtcd)).containsExactly(fromEtcd.get(0), fromEtcd.get(1), recorded.get(2));
+        assertThat(Agent.withEtcdNodes(recorded, List.of())).containsExactlyInAnyOrderElementsOf(recorded);
+    }
+
+    private static OverlayPeer peer(String name, String underlay, String cidr) {
+        return new OverlayPeer(name, (java.net.Inet4Address) java.net.InetAddress.ofLiteral(underlay), VtepMac.forNode(name),
+                dev.shunt.netlink.IpPrefix.parse(cidr));
     }
 
     private Path log(String node) {
