@@ -379,6 +379,11 @@ public final class Agent implements AutoCloseable {
                                 : dev.shunt.netlink.MacAddress.parse(n.vtepMac()),
                         dev.shunt.netlink.IpPrefix.parse(n.podCidr())))
                 .toList();
+        if (etcdNodes != null) {
+            // Recorded before this node's subnet came from etcd (a manifest of an older cluster):
+            // a node overlapping it cannot be reached, and would stop every publish.
+            recorded = recorded.stream().filter(p -> !Cidr.parse(p.podCidr().toString()).overlaps(config.podCidr())).toList();
+        }
         List<OverlayPeer> wanted = etcdNodes == null ? recorded : withEtcdNodes(recorded, etcdNodes.peers());
         wanted = wanted.stream().sorted(java.util.Comparator.comparing(OverlayPeer::nodeName)).toList();
         if (!wanted.equals(peers)) {
