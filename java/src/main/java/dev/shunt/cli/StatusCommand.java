@@ -56,11 +56,12 @@ final class StatusCommand implements Runnable {
             if (etcd.isMissingNode()) {
                 out.println("etcd      none (nodes come from manifests: shunt apply)");
             } else {
-                out.printf("etcd      %s, prefix %s: %s%n", etcd.path("endpoint").asText(), etcd.path("prefix").asText(),
-                        etcd.path("store").asText());
-                out.printf("  lease   %s %s (TTL %d s) holding %s; %d nodes at watch revision %d%n", etcd.path("lease").asText(),
-                        etcd.path("leaseId").asText(), etcd.path("leaseTtlSeconds").asLong(), etcd.path("subnet").asText(),
-                        etcd.path("nodes").asInt(), etcd.path("watchRevision").asLong());
+                // The store's line names the endpoint: "connected since T (URL)" or "retrying since T (URL): error".
+                out.printf("etcd      %s%n", etcd.path("store").asText());
+                out.printf("  lease   %s %s (TTL %d s) holding %s under %s; %d nodes at watch revision %d%n",
+                        etcd.path("lease").asText(), etcd.path("leaseId").asText(), etcd.path("leaseTtlSeconds").asLong(),
+                        etcd.path("subnet").asText(), etcd.path("prefix").asText(), etcd.path("nodes").asInt(),
+                        etcd.path("watchRevision").asLong());
                 if (etcd.has("lost")) {
                     out.printf("  LOST    %s%n", etcd.path("lost").asText());
                 }

@@ -102,9 +102,9 @@ class AgentEtcdTest {
                             VtepMac.forNode(names[2]).toString(), underlay[2]);
                     Result text = shunt("status", "--socket", socks[0].toString());
                     assertThat(text.exit()).as(text.err()).isZero();
-                    assertThat(text.out()).contains("etcd      " + etcd.endpoint() + ", prefix " + prefix + ": connected since")
+                    assertThat(text.out()).containsPattern("etcd      connected since \\S+ \\(" + etcd.endpoint() + "\\)\n")
                             .containsPattern("lease +HELD [0-9a-f]+ \\(TTL [0-9]+ s\\) holding " + subnets[0].replace(".", "\\.")
-                                    + "; 3 nodes at watch revision [0-9]+");
+                                    + " under " + prefix + "; 3 nodes at watch revision [0-9]+");
 
                     String pa = addPod(socks[0], "pa");
                     String pc = addPod(socks[2], "pc");
@@ -117,7 +117,7 @@ class AgentEtcdTest {
                             "A notices etcd is gone");
                     assertThat(away.path("etcd").path("store").asText()).startsWith("retrying since").contains(etcd.endpoint());
                     assertThat(peerNames(away)).as("the last known nodes stay").hasSize(2);
-                    assertThat(shunt("status", "--socket", socks[0].toString()).out()).contains(": retrying since");
+                    assertThat(shunt("status", "--socket", socks[0].toString()).out()).contains("etcd      retrying since");
                     assertThat(ping(podNamespaces.get(0), pc)).as("forwarding without etcd").contains("1 received");
                     etcd.startOn(LabEtcd.CLIENT_PORT);
                     for (int i = 0; i < 3; i++) {
