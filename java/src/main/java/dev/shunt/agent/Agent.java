@@ -64,9 +64,13 @@ public final class Agent implements AutoCloseable {
     private VxlanDevice vxlan;
     private OverlayPeers overlayPeers;
     private List<OverlayPeer> peers = List.of();
+    /** The cluster's nodes from etcd (null without {@code --etcd}): with it, the source of this node's overlay peers. */
+    private final EtcdNodes etcdNodes;
+    private boolean stopped;
 
-    private Agent(AgentConfig config) {
+    private Agent(AgentConfig config, EtcdNodes etcdNodes) {
         this.config = config;
+        this.etcdNodes = etcdNodes;
         this.ipam = IpamStore.open(config.stateDir().resolve("ipam"));
         this.netlink = NetlinkHandle.open();
         // A node namespace made by a lab script starts with lo down; the agent needs it (and the
@@ -98,7 +102,28 @@ public final class Agent implements AutoCloseable {
     /** Starts the agent in the calling thread's network namespace and serves its API. */
     public static Agent start(AgentConfig config) {
         refusePrivateMountNamespace();
-        Agent agent = new Agent(config);
+        EtcdNodes etcd = null;
+        if (config.etcd() != null) {
+            // The pod CIDR comes first: IPAM, the pod network and the host port's routes are made of it.
+            etcd = EtcdNodes.claim(config);
+            if (config.podCidr() != null && !config.podCidr().equals(etcd.podCidr())) {
+                String claimed = etcd.podCidr().toString();
+                etcd.abandon();
+                throw new IllegalArgumentException("--pod-cidr " + config.podCidr() + " is not the subnet etcd gave node "
+                        + config.node() + " (" + claimed + "): leave --pod-cidr out to take the claimed one, or give "
+                        + "the subnet this node held before");
+            }
+            config = config.withPodCidr(etcd.podCidr());
+        }
+        Agent agent;
+        try {
+            agent = new Agent(config, etcd);
+        } catch (RuntimeException e) {
+            if (etcd != null) {
+                etcd.close();
+            }
+            throw e;
+        }
         try {
             long hostMac = HostPort.create(agent.netlink, config.mtu(),
                     List.of(config.podCidr(), AgentConfig.CLUSTER_CIDR, AgentConfig.SERVICE_CIDR),
@@ -108,6 +133,11 @@ public final class Agent implements AutoCloseable {
                 agent.startOverlay(config.overlay());
             }
             NodeRules.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END, AgentConfig.NODE_PORT_ADDRESS);
+            if (etcd != null) {
+                // The watch's calls come on the store's threads: the overlay is reprogrammed on the
+                // agent's timer thread, never on theirs (it takes the agent's lock and does netlink).
+                etcd.watch(() -> agent.later(agent::etcdNodesChanged));
+            }
             synchronized (agent) {
                 agent.adopt();
                 // The whole restored Service set in one snapshot: over an adopted connection table
@@ -117,6 +147,14 @@ public final class Agent implements AutoCloseable {
             agent.api = ApiServer.start(config.socket(), agent::handle);
             return agent;
         } catch (RuntimeException e) {
+            if (etcd != null) {
+                // A node that never ran gives back a subnet it claimed just now (e.g. a wrong --underlay-ip).
+                try {
+                    etcd.abandon();
+                } catch (RuntimeException notReleased) {
+                    e.addSuppressed(notReleased);
+                }
+            }
             agent.stop(false);
             throw e;
         }
@@ -141,6 +179,26 @@ public final class Agent implements AutoCloseable {
             }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot read /proc/self/mountinfo", e);
+        }
+    }
+
+    private void later(Runnable task) {
+        try {
+            scheduler.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // Stopping: the overlay goes with the agent.
+        }
+    }
+
+    /** The nodes in etcd changed: the overlay peers, their routes and the remote endpoints follow. */
+    private synchronized void etcdNodesChanged() {
+        if (stopped) {
+            return;
+        }
+        try {
+            publishServices();
+        } catch (RuntimeException e) {
+            System.err.println("shunt agent: cannot apply the nodes etcd lists: " + e.getMessage());
         }
     }
 
@@ -328,20 +386,46 @@ public final class Agent implements AutoCloseable {
         if (vxlan == null) {
             return;
         }
-        List<OverlayPeer> wanted = stateApi.nodes().stream()
+        List<OverlayPeer> recorded = stateApi.nodes().stream()
                 .filter(n -> !n.name().equals(config.node()) && !n.underlayIp().isEmpty() && !n.podCidr().isEmpty())
                 .map(n -> new OverlayPeer(n.name(), (java.net.Inet4Address) java.net.InetAddress.ofLiteral(n.underlayIp()),
                         n.vtepMac().isEmpty() ? dev.shunt.overlay.VtepMac.forNode(n.name())
                                 : dev.shunt.netlink.MacAddress.parse(n.vtepMac()),
                         dev.shunt.netlink.IpPrefix.parse(n.podCidr())))
-                .sorted(java.util.Comparator.comparing(OverlayPeer::nodeName))
                 .toList();
+        if (etcdNodes != null) {
+            // Recorded before this node's subnet came from etcd (a manifest of an older cluster):
+            // a node overlapping it cannot be reached, and would stop every publish.
+            recorded = recorded.stream().filter(p -> !Cidr.parse(p.podCidr().toString()).overlaps(config.podCidr())).toList();
+        }
+        List<OverlayPeer> wanted = etcdNodes == null ? recorded : withEtcdNodes(recorded, etcdNodes.peers());
+        wanted = wanted.stream().sorted(java.util.Comparator.comparing(OverlayPeer::nodeName)).toList();
         if (!wanted.equals(peers)) {
             PeerChanges changes = setPeers(wanted);
             if (!changes.isEmpty()) {
                 System.err.println("shunt agent: overlay peers " + changes);
             }
         }
+    }
+
+    /**
+     * With etcd, its nodes are the cluster: they come first, a recorded node of the same name is
+     * replaced by etcd's, and a recorded node whose pod CIDR overlaps an etcd node's is left out
+     * (etcd's claims never overlap; a hand-written Node could). Recorded nodes that clash with
+     * nothing stay: a node outside etcd can still be added with {@code shunt apply}.
+     */
+    static List<OverlayPeer> withEtcdNodes(List<OverlayPeer> recorded, List<OverlayPeer> fromEtcd) {
+        Map<String, OverlayPeer> byName = new TreeMap<>();
+        fromEtcd.forEach(p -> byName.put(p.nodeName(), p));
+        for (OverlayPeer r : recorded) {
+            Cidr theirs = Cidr.parse(r.podCidr().toString());
+            boolean clash = byName.containsKey(r.nodeName())
+                    || fromEtcd.stream().anyMatch(e -> Cidr.parse(e.podCidr().toString()).overlaps(theirs));
+            if (!clash) {
+                byName.put(r.nodeName(), r);
+            }
+        }
+        return List.copyOf(byName.values());
     }
 
     /** Gives a pod new labels (an apply that changes them); Services' endpoints follow. Returns the pod as it was. */
@@ -420,6 +504,9 @@ public final class Agent implements AutoCloseable {
                         p.underlayIp().getHostAddress(), "podCidr", p.podCidr().toString(), "vtepMac", p.vtepMac().toString()))
                         .toList());
                 status.put("overlay", overlay);
+            }
+            if (etcdNodes != null) {
+                status.put("etcd", etcdNodes.status());
             }
             return ApiServer.Response.ok(JSON.writeValueAsString(status));
         }
@@ -618,6 +705,13 @@ public final class Agent implements AutoCloseable {
     private void stop(boolean graceful) {
         if (api != null) {
             api.close();
+        }
+        synchronized (this) {
+            stopped = true;
+        }
+        if (etcdNodes != null) {
+            // Not released: the subnet key outlives the agent by the TTL, so a restart keeps it.
+            etcdNodes.close();
         }
         scheduler.shutdownNow();
         captures.stop();

@@ -11,10 +11,32 @@ import java.util.regex.Pattern;
  * its API, the pod MTU (underlay MTU - 50 once the VXLAN overlay exists), and whether pods and
  * shunt0 keep their TX checksum, TSO and GSO offloads ({@code offloads}: on unless switched off,
  * and only if the kernel takes PACKET_VNET_HDR; docs/afpacket.md), and the VXLAN overlay to other
- * nodes ({@code overlay}; null on a node alone).
+ * nodes ({@code overlay}; null on a node alone), and the etcd the node shares the cluster's state
+ * through ({@code etcd}; null without one). With etcd the pod CIDR may be null: the agent claims
+ * a /24 of {@link #CLUSTER_CIDR} when it starts ({@link Agent#start}).
  */
 public record AgentConfig(String node, Cidr podCidr, Path stateDir, Path socket, int mtu, boolean offloads,
-                          Overlay overlay) {
+                          Overlay overlay, EtcdSettings etcd) {
+    /**
+     * Where the cluster's etcd is ({@code endpoint}, e.g. {@code http://198.18.1.254:2379}), the
+     * key prefix, and the TTL of the lease that holds this node's subnet (docs/etcd.md).
+     */
+    public record EtcdSettings(String endpoint, String prefix, long leaseTtlSeconds) {
+        public static final long DEFAULT_LEASE_TTL_SECONDS = 10;
+
+        public EtcdSettings {
+            if (endpoint == null || endpoint.isBlank()) {
+                throw new IllegalArgumentException("the etcd endpoint is missing (e.g. http://198.18.1.254:2379)");
+            }
+            if (prefix == null || !prefix.startsWith("/") || !prefix.endsWith("/")) {
+                throw new IllegalArgumentException("etcd prefix '" + prefix + "' must start and end with '/', e.g. /shunt/");
+            }
+            if (leaseTtlSeconds < 1 || leaseTtlSeconds > 3600) {
+                throw new IllegalArgumentException("lease TTL " + leaseTtlSeconds + " s is outside 1-3600");
+            }
+        }
+    }
+
     /**
      * The node's end of the overlay: its address on the underlay (the outer source of its VXLAN
      * packets, and the interface it sits on decides the underlay MTU), the VNI and the UDP port.
@@ -61,8 +83,21 @@ public record AgentConfig(String node, Cidr podCidr, Path stateDir, Path socket,
         this(node, podCidr, stateDir, socket, mtu, offloads, null);
     }
 
+    /** No etcd: nodes come from manifests ({@code shunt apply}). */
+    public AgentConfig(String node, Cidr podCidr, Path stateDir, Path socket, int mtu, boolean offloads, Overlay overlay) {
+        this(node, podCidr, stateDir, socket, mtu, offloads, overlay, null);
+    }
+
     public AgentConfig withOverlay(Overlay newOverlay) {
-        return new AgentConfig(node, podCidr, stateDir, socket, mtu, offloads, newOverlay);
+        return new AgentConfig(node, podCidr, stateDir, socket, mtu, offloads, newOverlay, etcd);
+    }
+
+    public AgentConfig withEtcd(EtcdSettings newEtcd) {
+        return new AgentConfig(node, podCidr, stateDir, socket, mtu, offloads, overlay, newEtcd);
+    }
+
+    public AgentConfig withPodCidr(Cidr newPodCidr) {
+        return new AgentConfig(node, newPodCidr, stateDir, socket, mtu, offloads, overlay, etcd);
     }
 
     public AgentConfig {
@@ -70,7 +105,14 @@ public record AgentConfig(String node, Cidr podCidr, Path stateDir, Path socket,
             throw new IllegalArgumentException("invalid node name '" + node
                     + "': 1 to 16 lower-case letters, digits and '-', starting and ending with a letter or digit");
         }
-        if (!podCidr.isIpv4()) {
+        if (podCidr == null && etcd == null) {
+            throw new IllegalArgumentException("a node without etcd needs its pod CIDR (--pod-cidr)");
+        }
+        if (etcd != null && overlay == null) {
+            throw new IllegalArgumentException("etcd needs the overlay: give the node's underlay IP (--underlay-ip), "
+                    + "which the other nodes reach it at");
+        }
+        if (podCidr != null && !podCidr.isIpv4()) {
             throw new IllegalArgumentException("the pod CIDR must be IPv4 for now, not " + podCidr);
         }
         if (mtu < 576 || mtu > 65535) {

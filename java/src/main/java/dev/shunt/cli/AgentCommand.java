@@ -20,7 +20,8 @@ final class AgentCommand implements Runnable {
     @Option(names = "--node", required = true, paramLabel = "NAME", description = "This node's name.")
     String node;
 
-    @Option(names = "--pod-cidr", required = true, paramLabel = "CIDR", description = "This node's pod CIDR, e.g. 10.244.1.0/24.")
+    @Option(names = "--pod-cidr", paramLabel = "CIDR", description = "This node's pod CIDR, e.g. 10.244.1.0/24. "
+            + "Required without --etcd; with it the node claims a free /24 of 10.244.0.0/16 (if given, it must be the claimed one).")
     String podCidr;
 
     @Option(names = "--state", paramLabel = "DIR", description = "State directory (default: ${DEFAULT-VALUE}).")
@@ -47,12 +48,30 @@ final class AgentCommand implements Runnable {
     @Option(names = "--vxlan-port", paramLabel = "PORT", description = "VXLAN UDP port (default: ${DEFAULT-VALUE}).")
     int vxlanPort = AgentConfig.Overlay.DEFAULT_PORT;
 
+    @Option(names = "--etcd", paramLabel = "URL", description = "The cluster's etcd, e.g. http://198.18.1.254:2379: "
+            + "the node claims its pod subnet there and learns the other nodes from it (needs --underlay-ip).")
+    String etcd;
+
+    @Option(names = "--etcd-prefix", paramLabel = "PREFIX", description = "Key prefix in etcd (default: ${DEFAULT-VALUE}).")
+    String etcdPrefix = dev.shunt.state.etcd.KeyLayout.DEFAULT_PREFIX;
+
+    @Option(names = "--lease-ttl", paramLabel = "SECONDS", description = "TTL of the lease holding the node's subnet: "
+            + "a node whose agent is gone leaves the others' overlay this long after (default: ${DEFAULT-VALUE}).")
+    long leaseTtl = AgentConfig.EtcdSettings.DEFAULT_LEASE_TTL_SECONDS;
+
     @Override
     public void run() {
+        if (podCidr == null && etcd == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--pod-cidr is required without --etcd");
+        }
+        if (etcd != null && underlayIp == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--etcd needs --underlay-ip (the address other nodes reach this one at, recorded with its subnet)");
+        }
         if (!offloads.equals("on") && !offloads.equals("off")) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--offloads must be on or off, not " + offloads);
         }
-        AgentConfig config = new AgentConfig(node, Cidr.parse(podCidr), state, socket, mtu, offloads.equals("on"));
+        AgentConfig.Overlay overlay = null;
         if (underlayIp != null) {
             java.net.InetAddress ip;
             try {
@@ -63,15 +82,25 @@ final class AgentCommand implements Runnable {
             if (!(ip instanceof java.net.Inet4Address v4)) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--underlay-ip must be IPv4 for now: " + underlayIp);
             }
-            config = config.withOverlay(new AgentConfig.Overlay(v4, vni, vxlanPort));
+            overlay = new AgentConfig.Overlay(v4, vni, vxlanPort);
         }
+        AgentConfig.EtcdSettings etcdSettings = null;
+        if (etcd != null) {
+            try {
+                etcdSettings = new AgentConfig.EtcdSettings(etcd, etcdPrefix, leaseTtl);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+        }
+        AgentConfig config = new AgentConfig(node, podCidr == null ? null : Cidr.parse(podCidr), state, socket, mtu,
+                offloads.equals("on"), overlay, etcdSettings);
         Agent agent = Agent.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             agent.close();
             stopped.countDown();
         }));
-        spec.commandLine().getOut().printf("shunt agent: node %s, pods %s, %d pods adopted, API on %s%n", node, podCidr,
+        spec.commandLine().getOut().printf("shunt agent: node %s, pods %s, %d pods adopted, API on %s%n", node, agent.config().podCidr(),
                 agent.pods().size(), socket);
         spec.commandLine().getOut().flush();
         try {

@@ -52,6 +52,23 @@ final class StatusCommand implements Runnable {
                             p.path("podCidr").asText(), p.path("vtepMac").asText());
                 }
             }
+            JsonNode etcd = status.path("etcd");
+            if (etcd.isMissingNode()) {
+                out.println("etcd      none (nodes come from manifests: shunt apply)");
+            } else {
+                // The store's line names the endpoint: "connected since T (URL)" or "retrying since T (URL): error".
+                out.printf("etcd      %s%n", etcd.path("store").asText());
+                out.printf("  lease   %s %s (TTL %d s) holding %s under %s; %d nodes at watch revision %d%n",
+                        etcd.path("lease").asText(), etcd.path("leaseId").asText(), etcd.path("leaseTtlSeconds").asLong(),
+                        etcd.path("subnet").asText(), etcd.path("prefix").asText(), etcd.path("nodes").asInt(),
+                        etcd.path("watchRevision").asLong());
+                if (etcd.has("lost")) {
+                    out.printf("  LOST    %s%n", etcd.path("lost").asText());
+                }
+                if (etcd.has("leaseError")) {
+                    out.printf("  error   %s%n", etcd.path("leaseError").asText());
+                }
+            }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("the agent sent something that is not JSON: " + reply.body(), e);
         }

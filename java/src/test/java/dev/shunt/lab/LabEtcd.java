@@ -27,13 +27,15 @@ public final class LabEtcd implements AutoCloseable {
     private static final long READY_TIMEOUT_MS = 20_000;
 
     private final ScratchNamespace namespace;
+    private final String host;
     private final Path dataDir;
     private final Path log;
     private Process process;
     private int clientPort;
 
-    private LabEtcd(ScratchNamespace namespace, Path workDir) {
+    private LabEtcd(ScratchNamespace namespace, String host, Path workDir) {
         this.namespace = namespace;
+        this.host = host;
         this.dataDir = workDir.resolve("data");
         this.log = workDir.resolve("etcd.log");
     }
@@ -41,14 +43,26 @@ public final class LabEtcd implements AutoCloseable {
     /** Starts etcd in {@code namespace} (whose loopback it brings up) on {@link #CLIENT_PORT}. */
     public static LabEtcd start(ScratchNamespace namespace, Path workDir) {
         namespace.netlink().links().setUp("lo");
-        LabEtcd etcd = new LabEtcd(namespace, workDir);
+        LabEtcd etcd = new LabEtcd(namespace, "127.0.0.1", workDir);
         etcd.startOn(CLIENT_PORT);
         return etcd;
     }
 
-    /** {@code http://127.0.0.1:PORT} of the current (or last) run. */
+    /**
+     * Starts etcd in {@code namespace} on {@code host}, an address of that namespace on a lab
+     * underlay (198.18.0.0/15), so that other scratch namespaces on the same underlay reach it: the
+     * node namespaces of a multi-node test, whose agents run in processes of their own.
+     */
+    public static LabEtcd startOnUnderlay(ScratchNamespace namespace, String host, Path workDir) {
+        namespace.netlink().links().setUp("lo");
+        LabEtcd etcd = new LabEtcd(namespace, host, workDir);
+        etcd.startOn(CLIENT_PORT);
+        return etcd;
+    }
+
+    /** {@code http://HOST:PORT} of the current (or last) run (HOST 127.0.0.1 unless started on another). */
     public String endpoint() {
-        return endpoint(clientPort);
+        return "http://" + host + ":" + clientPort;
     }
 
     public static String endpoint(int port) {
@@ -69,8 +83,8 @@ public final class LabEtcd implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=" + namespace.namespace().path(), "/usr/bin/etcd",
                 "--name", "shunt-t",
                 "--data-dir", dataDir.toString(),
-                "--listen-client-urls", endpoint(port),
-                "--advertise-client-urls", endpoint(port),
+                "--listen-client-urls", "http://" + host + ":" + port,
+                "--advertise-client-urls", "http://" + host + ":" + port,
                 "--listen-peer-urls", peer,
                 "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "shunt-t=" + peer,

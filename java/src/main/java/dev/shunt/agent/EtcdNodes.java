@@ -1,0 +1,261 @@
+package dev.shunt.agent;
+
+import dev.shunt.ipam.Cidr;
+import dev.shunt.netlink.IpPrefix;
+import dev.shunt.overlay.OverlayPeer;
+import dev.shunt.overlay.VtepMac;
+import dev.shunt.state.etcd.Change;
+import dev.shunt.state.etcd.Entry;
+import dev.shunt.state.etcd.EtcdConfig;
+import dev.shunt.state.etcd.EtcdStore;
+import dev.shunt.state.etcd.Ipv4Subnet;
+import dev.shunt.state.etcd.KeyLayout;
+import dev.shunt.state.etcd.PrefixWatch;
+import dev.shunt.state.etcd.Snapshot;
+import dev.shunt.state.etcd.SubnetLease;
+import dev.shunt.state.etcd.SubnetOwner;
+import dev.shunt.state.etcd.WatchListener;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The cluster's nodes as etcd records them: this node's subnet, claimed from the cluster CIDR on a
+ * kept-alive lease, and every node's subnet key ({@code PREFIX subnets/}), listed and then watched.
+ * Each key names its owner (node, underlay IP, VTEP MAC), which is what the overlay needs of a peer;
+ * a node whose agent is gone loses its lease, etcd deletes its key after the TTL, and the watch
+ * tells every other node.
+ *
+ * <p>Threads: the watch and the lease call back on the store's threads. This class only records
+ * what they say (under its own lock, never the agent's) and calls {@code onChange}, which must hand
+ * the work to another thread and return.
+ */
+final class EtcdNodes implements AutoCloseable {
+    private final AgentConfig.EtcdSettings settings;
+    private final EtcdStore store;
+    private final SubnetLease lease;
+    private final String self;
+    private final Cidr podCidr;
+    /** Subnet key -> the peer it describes (this node's own key included). */
+    private final Map<String, OverlayPeer> nodes = new TreeMap<>();
+    private Runnable onChange = () -> {};
+    private PrefixWatch watch;
+    private long lastRevision;
+    private String lost;
+
+    private EtcdNodes(AgentConfig.EtcdSettings settings, EtcdStore store, SubnetLease lease, String self) {
+        this.settings = settings;
+        this.store = store;
+        this.lease = lease;
+        this.self = self;
+        this.podCidr = Cidr.parse(lease.subnet().toString());
+    }
+
+    /**
+     * Opens the store (from the calling thread's network namespace) and claims this node's subnet:
+     * the one it held before if its key is still there (a restart within the TTL), else a free /24
+     * of the cluster CIDR.
+     */
+    static EtcdNodes claim(AgentConfig config) {
+        AgentConfig.EtcdSettings settings = config.etcd();
+        Inet4Address underlay = config.overlay().underlayIp();
+        EtcdStore store = EtcdStore.open(EtcdConfig.of(settings.endpoint()).withPrefix(settings.prefix()));
+        try {
+            SubnetOwner owner = new SubnetOwner(config.node(), underlay.getHostAddress(), VtepMac.forNode(config.node()).toString());
+            SubnetLease lease = store.claimSubnet(owner, Ipv4Subnet.parse(AgentConfig.CLUSTER_CIDR.toString()), 24,
+                    settings.leaseTtlSeconds());
+            EtcdNodes nodes = new EtcdNodes(settings, store, lease, config.node());
+            lease.listen(nodes.leaseListener());
+            System.err.println("shunt agent: etcd " + settings.endpoint() + ": " + (lease.reused() ? "kept" : "claimed")
+                    + " subnet " + lease.subnet() + " (lease TTL " + lease.ttlSeconds() + " s, " + lease.attempts() + " attempt(s))");
+            return nodes;
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    Cidr podCidr() {
+        return podCidr;
+    }
+
+    /**
+     * Lists the subnet keys (blocking: call it before the agent serves) and watches them from the
+     * revision of that list; {@code changed} runs after every change the watch applied.
+     */
+    void watch(Runnable changed) {
+        Snapshot snapshot = store.list(store.keys().subnets());
+        synchronized (this) {
+            onChange = changed;
+            replace(snapshot);
+        }
+        PrefixWatch w = store.watch(store.keys().subnets(), snapshot.revision(), new WatchListener() {
+            @Override
+            public void changed(List<Change> changes) {
+                synchronized (EtcdNodes.this) {
+                    for (Change c : changes) {
+                        if (c.type() == Change.Type.PUT) {
+                            put(c.key(), c.value());
+                        } else {
+                            nodes.remove(c.key());
+                        }
+                        lastRevision = Math.max(lastRevision, c.modRevision());
+                    }
+                }
+                changed.run();
+            }
+
+            @Override
+            public void relisted(Snapshot relisted) {
+                synchronized (EtcdNodes.this) {
+                    replace(relisted);
+                }
+                changed.run();
+            }
+        });
+        synchronized (this) {
+            watch = w;
+        }
+    }
+
+    private void replace(Snapshot snapshot) {
+        nodes.clear();
+        for (Entry e : snapshot.entries()) {
+            put(e.key(), e.value());
+        }
+        lastRevision = Math.max(lastRevision, snapshot.revision());
+    }
+
+    /** Records one subnet key; a key or value this version cannot read is skipped with a warning. */
+    private void put(String key, byte[] value) {
+        try {
+            KeyLayout.ShuntKey parsed = store.keys().parse(key).orElseThrow(() -> new IllegalArgumentException("not a subnet key"));
+            if (!(parsed instanceof KeyLayout.SubnetKey(Ipv4Subnet subnet))) {
+                throw new IllegalArgumentException("not a subnet key");
+            }
+            SubnetOwner owner = SubnetOwner.fromJson(value);
+            if (!(InetAddress.ofLiteral(owner.underlayIp()) instanceof Inet4Address underlay)) {
+                throw new IllegalArgumentException("underlay IP " + owner.underlayIp() + " is not IPv4");
+            }
+            nodes.put(key, new OverlayPeer(owner.node(), underlay, dev.shunt.netlink.MacAddress.parse(owner.vtepMac()),
+                    IpPrefix.parse(subnet.toString())));
+        } catch (RuntimeException e) {
+            nodes.remove(key);
+            System.err.println("shunt agent: etcd: ignoring " + key + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The other nodes: every subnet key but this node's own. A key for a subnet overlapping this
+     * node's under another name means that node holds it now (this node lost its lease): it is
+     * left out, since its pods' addresses are this node's too, and the loss is in {@link #status}.
+     */
+    synchronized List<OverlayPeer> peers() {
+        List<OverlayPeer> out = new ArrayList<>();
+        for (OverlayPeer p : nodes.values()) {
+            if (!p.nodeName().equals(self) && !Cidr.parse(p.podCidr().toString()).overlaps(podCidr)) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * For {@code shunt status}: the store's connection, the lease, the subnet and the watch's
+     * progress. The lease and the watch are asked outside this object's lock: their callbacks,
+     * which may hold their own locks, take this one.
+     */
+    Map<String, Object> status() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("endpoint", settings.endpoint());
+        out.put("prefix", settings.prefix());
+        out.put("store", store.status().describe());
+        out.put("connected", store.status().connected());
+        out.put("subnet", lease.subnet().toString());
+        out.put("lease", lease.state().name());
+        out.put("leaseId", Long.toHexString(lease.leaseId()));
+        out.put("leaseTtlSeconds", lease.ttlSeconds());
+        String leaseError = lease.lastError();
+        if (leaseError != null) {
+            out.put("leaseError", leaseError);
+        }
+        PrefixWatch w;
+        long applied;
+        synchronized (this) {
+            w = watch;
+            applied = lastRevision;
+            if (lost != null) {
+                out.put("lost", lost);
+            }
+            out.put("nodes", nodes.size());
+        }
+        out.put("watchRevision", w == null ? applied : Math.max(applied, w.lastRevision()));
+        return out;
+    }
+
+    private SubnetLease.Listener leaseListener() {
+        return new SubnetLease.Listener() {
+            @Override
+            public void leaseReplaced(SubnetLease l, long oldLeaseId) {
+                System.err.println("shunt agent: etcd: lease " + Long.toHexString(oldLeaseId) + " had expired; subnet "
+                        + l.subnet() + " held again under lease " + Long.toHexString(l.leaseId()));
+            }
+
+            @Override
+            public void lost(SubnetLease l) {
+                String message = "subnet " + l.subnet() + " LOST: this node's lease expired and another node claimed it; "
+                        + "this node's pods keep addresses the cluster routes elsewhere now: restart the agent to claim another";
+                Runnable changed;
+                synchronized (EtcdNodes.this) {
+                    lost = message;
+                    changed = onChange;
+                }
+                System.err.println("shunt agent: etcd: " + message);
+                changed.run();
+            }
+        };
+    }
+
+    /**
+     * Stops watching and keeping the lease alive without revoking it: the key stays until its TTL
+     * runs out, so an agent restarted within the TTL keeps its subnet (and its pods their addresses),
+     * as flannel does; after that the other nodes drop this one.
+     */
+    @Override
+    public void close() {
+        PrefixWatch w;
+        synchronized (this) {
+            w = watch;
+            onChange = () -> {};
+        }
+        try {
+            if (w != null) {
+                w.close();
+            }
+            lease.close();
+        } finally {
+            store.close();
+        }
+    }
+
+    /**
+     * For a claim the agent cannot use: a subnet claimed just now is released at once (the lease
+     * revoked, the key gone); one this node held before is only closed, so it keeps it for the TTL.
+     */
+    void abandon() {
+        if (lease.reused()) {
+            close();
+            return;
+        }
+        try {
+            lease.release();
+        } finally {
+            close();
+        }
+    }
+}
