@@ -25,13 +25,9 @@ final class StatsCommand implements Runnable {
 
     @Override
     public void run() {
-        AgentClient.Reply reply = new AgentClient(socket).call("GET", "/v1/stats", null);
+        JsonNode stats = new AgentClient(socket).json("GET", "/v1/stats", null);
         try {
             ObjectMapper mapper = new ObjectMapper();
-            JsonNode stats = mapper.readTree(reply.body());
-            if (reply.status() != 200) {
-                throw new IllegalStateException(stats.path("error").asText(reply.body()));
-            }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(stats));
@@ -55,8 +51,8 @@ final class StatsCommand implements Runnable {
                         e.getValue().path("rxDropped").asLong(), e.getValue().path("txDropped").asLong());
                 e.getValue().path("drops").properties().forEach(d -> out.printf("  drop %-22s %d%n", d.getKey(), d.getValue().asLong()));
             });
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("malformed answer from the agent: " + reply.body(), e);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot print the agent's answer: " + e.getMessage(), e);
         }
     }
 }

@@ -25,13 +25,9 @@ final class StatusCommand implements Runnable {
 
     @Override
     public void run() {
-        AgentClient.Reply reply = new AgentClient(socket).call("GET", "/v1/status", null);
+        JsonNode status = new AgentClient(socket).json("GET", "/v1/status", null);
         try {
             ObjectMapper mapper = new ObjectMapper();
-            JsonNode status = mapper.readTree(reply.body());
-            if (reply.status() != 200) {
-                throw new IllegalStateException(status.path("error").asText(reply.body()));
-            }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(status));
@@ -70,7 +66,7 @@ final class StatusCommand implements Runnable {
                 }
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException("the agent sent something that is not JSON: " + reply.body(), e);
+            throw new IllegalStateException("cannot print the agent's answer: " + e.getMessage(), e);
         }
     }
 }

@@ -19,8 +19,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -388,37 +386,12 @@ class AgentApplyTest {
         }
     }
 
-    /** Closes what the test opened (servers, connections, a subscription), then deletes every pod and stops the agent. */
     private void stop(Agent agent) {
-        for (AutoCloseable c : closeables.reversed()) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // best effort: the namespaces go below
-            }
-        }
-        for (String pod : agent.pods().keySet()) {
-            agent.deletePod(pod);
-        }
-        agent.close();
+        AgentTeardown.stop(closeables, agent);
     }
 
-    /** A backend in the pod's namespace on port 8080: says its name on each connection. */
     private void serve(PodRecord pod) {
-        ServerSocketChannel server = NetworkNamespace.named(pod.netns()).call(() ->
-                ServerSocketChannel.open().bind(new InetSocketAddress(pod.ip(), 8080)));
-        closeables.add(server);
-        Thread.ofPlatform().daemon().name("backend-" + pod.name()).start(() -> {
-            while (server.isOpen()) {
-                try (SocketChannel c = server.accept()) {
-                    c.write(ByteBuffer.wrap((pod.name() + "\n").getBytes(StandardCharsets.US_ASCII)));
-                } catch (IOException e) {
-                    if (!server.isOpen()) {
-                        return;
-                    }
-                }
-            }
-        });
+        AgentTeardown.serveName(pod, closeables);
     }
 
     private static Connection connect(PodRecord from, String ip, int port) throws IOException {

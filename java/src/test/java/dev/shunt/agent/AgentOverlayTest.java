@@ -174,14 +174,7 @@ class AgentOverlayTest {
     }
 
     private static void stopAll(Agent... agents) {
-        for (Agent a : agents) {
-            if (a != null) {
-                for (String pod : a.pods().keySet()) {
-                    a.deletePod(pod);
-                }
-                a.close();
-            }
-        }
+        AgentTeardown.stop(List.of(), agents);
     }
 
     private Agent start(ScratchNamespace ns, String node, String podCidr, String underlay, String tag) {

@@ -173,19 +173,8 @@ class AgentServicesTest {
         }
     }
 
-    /** Closes what the test opened (servers, connections), then deletes every pod and stops the agent. */
     private void stop(Agent agent) {
-        for (AutoCloseable c : closeables.reversed()) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // best effort: the namespaces go below
-            }
-        }
-        for (String pod : agent.pods().keySet()) {
-            agent.deletePod(pod);
-        }
-        agent.close();
+        AgentTeardown.stop(closeables, agent);
     }
 
     @Test

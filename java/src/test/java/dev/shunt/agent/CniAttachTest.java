@@ -13,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -270,32 +269,11 @@ class CniAttachTest {
     }
 
     private void stop(Agent agent) {
-        for (AutoCloseable c : closeables.reversed()) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // best effort: the namespaces go next
-            }
-        }
-        for (String pod : agent.pods().keySet()) {
-            agent.deletePod(pod);
-        }
-        agent.close();
+        AgentTeardown.stop(closeables, agent);
     }
 
-    /** A backend on port 8080 of the pod that says its name on each connection. */
     private void serve(PodRecord pod) {
-        ServerSocketChannel server = pod.namespace().call(() -> ServerSocketChannel.open().bind(new InetSocketAddress(pod.ip(), 8080)));
-        closeables.add(server);
-        Thread.ofPlatform().daemon().name("backend-" + pod.name()).start(() -> {
-            while (server.isOpen()) {
-                try (SocketChannel c = server.accept()) {
-                    c.write(ByteBuffer.wrap((pod.name() + "\n").getBytes(StandardCharsets.US_ASCII)));
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        });
+        AgentTeardown.serveName(pod, closeables);
     }
 
     /** The backends that answered {@code count} connections from the pod to {@code ip}:80. */
