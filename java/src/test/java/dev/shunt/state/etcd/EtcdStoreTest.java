@@ -305,9 +305,13 @@ class EtcdStoreTest {
             // are written while its watch is certainly disconnected.
             etcd.kill();
             etcd.startOn(LabEtcd.OTHER_CLIENT_PORT);
+            awaitTrue(() -> reaches(otherPortWriter, prefix), () -> "the other port's writer connects: " + otherPortWriter.status().describe());
             expected.addAll(writes(otherPortWriter, prefix, "b"));
             etcd.kill();
             etcd.startOn(LabEtcd.CLIENT_PORT);
+            // Requests fail fast while a store reconnects: the writer's channel may still be in
+            // gRPC's backoff when etcd is back (seen in CI under load).
+            awaitTrue(() -> reaches(writer, prefix), () -> "the writer reconnects: " + writer.status().describe());
             expected.addAll(writes(writer, prefix, "c"));
 
             awaitTrue(() -> seen.changes().size() >= expected.size(), () -> "all changes, saw " + seen.changes());
@@ -435,6 +439,15 @@ class EtcdStoreTest {
                 .get(10, TimeUnit.SECONDS).getHeader().getRevision();
         changes.add(new Change(Change.Type.DELETE, prefix + tag + "2", new byte[0], deleted));
         return changes;
+    }
+
+    private static boolean reaches(EtcdStore store, String prefix) {
+        try {
+            store.list(prefix);
+            return true;
+        } catch (EtcdStoreException e) {
+            return false;
+        }
     }
 
     private static Change put(EtcdStore store, String key, String value) {
