@@ -659,7 +659,7 @@ public final class Agent implements AutoCloseable {
                 + ", MTU " + vx.mtu() + ", VTEP MAC " + vx.vtepMac());
         overlayPeers = new OverlayPeers(netlink, vx);
         overlayPeers.reconcile(List.of()); // a recreated device lost its entries; stale ones of an old run go
-        fastPath.attachOverlay(vx.name(), FastPath.ipv4(config.podCidr().network().getHostAddress()));
+        fastPath.attachOverlay(vx.name(), ServiceTable.ipv4((java.net.Inet4Address) config.podCidr().network()));
     }
 
     /** This node as the overlay's peers see it, or null without an overlay. */
@@ -691,7 +691,7 @@ public final class Agent implements AutoCloseable {
         }
         PeerChanges changes = overlayPeers.reconcile(remote);
         List<FastPath.RemoteNode> routes = remote.stream().map(p -> new FastPath.RemoteNode(
-                FastPath.ipv4(p.podCidr().address().getHostAddress()), p.podCidr().length(), FastPath.mac(p.vtepMac().toString())))
+                ServiceTable.ipv4((java.net.Inet4Address) p.podCidr().address()), p.podCidr().length(), FastPath.mac(p.vtepMac())))
                 .toList();
         fastPath.setRemoteNodes(routes);
         peers = remote;

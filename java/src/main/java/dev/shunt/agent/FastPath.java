@@ -299,7 +299,12 @@ final class FastPath implements AutoCloseable {
     }
 
     static long mac(String text) {
-        byte[] b = MacAddress.parse(text).bytes();
+        return mac(MacAddress.parse(text));
+    }
+
+    /** The MAC as the forwarding table holds it: 48 bits in the low end of a long. */
+    static long mac(MacAddress address) {
+        byte[] b = address.bytes();
         long mac = 0;
         for (byte x : b) {
             mac = (mac << 8) | (x & 0xff);

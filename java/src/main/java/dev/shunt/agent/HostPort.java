@@ -47,7 +47,7 @@ final class HostPort {
             netlink.routes().replace(Route.to(IpPrefix.parse(cidr.toString())).dev(host.index()).scopeLink()
                     .protocol(Route.PROTOCOL_SHUNT));
         }
-        return FastPath.mac(host.mac().toString());
+        return FastPath.mac(host.mac());
     }
 
     /** Removes the pair (its routes go with it). Equivalent to: {@code ip link del shunt0}. */
