@@ -659,7 +659,7 @@ public final class Pipeline {
             drop(PipelineDrop.LOOP);
             return;
         }
-        boolean tooBig = meta.etherType() == ETHERTYPE_IPV4 && tooBig(out);
+        boolean tooBig = tooBig(out); // forward() routes IPv4 only (untracked, ICMP errors)
         if (tooBig && meta.dontFragment()) {
             fragmentationNeeded(inPort, s, off, out);
             return;
