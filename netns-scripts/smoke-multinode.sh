@@ -26,8 +26,6 @@ fail() {
     for f in "$TMP"/agent*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -15 "$f" >&2; }; done
     exit 1
 }
-ok() { echo "ok   $*"; }
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 cleanup() {
     set +e
@@ -98,12 +96,7 @@ answers() { # k client-pod host port expected-backend: one TCP and one UDP reque
 }
 
 spread_ok() { # json-result backends tolerance what
-    "$PY" - "$1" "$2" "$3" <<'PYEOF' || fail "$4: uneven or failed: $1"
-import json, sys
-r = json.loads(sys.argv[1]); names = sys.argv[2].split(); tol = float(sys.argv[3]); got = r["backends"]
-total = sum(got.values()); share = total / len(names)
-sys.exit(1 if r["errors"] or set(got) != set(names) or any(abs(got[n] - share) > tol * share for n in names) else 0)
-PYEOF
+    spread_within "$1" "$2" "$3" || fail "$4: uneven or failed: $1"
 }
 
 "$ROOT/netns-scripts/lab.sh" up --nodes 3 >/dev/null

@@ -34,7 +34,6 @@ shunt() { "$JAVA" -jar "$JAR" "$@"; }
 pod_ns() { echo "shunt-n1-$1"; }
 in_pod() { local p=$1; shift; ip netns exec "$(pod_ns "$p")" "$@"; }
 fail() { echo "SMOKE FAIL: $*" >&2; [ -f "$TMP/agent.log" ] && { echo "--- agent log" >&2; tail -20 "$TMP/agent.log" >&2; }; exit 1; }
-ok() { echo "ok   $*"; }
 
 cleanup() {
     set +e
@@ -163,7 +162,6 @@ PYEOF
     ok "malformed frames counted and dropped ($before -> $after drops); the agent runs on"
 }
 
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 cluster_ip() { shunt service list --json --socket "$SOCK" | json "[s['clusterIp'] for s in d if s['name']=='$1'][0]"; }
 serve() { # pod: a podserver answering with the pod's name on TCP 8080 and UDP 5353
     # ip netns exec execs the server, so $! is the server itself (through the in_pod function it
@@ -180,13 +178,7 @@ wait_serving() { # pod ip: until the podserver answers (bounded)
 }
 # within ±15 % of an even share, for every backend named in $2 (space separated)
 spread_ok() { # json-result backends what
-    "$PY" - "$1" "$2" "$3" <<'PYEOF' || fail "$3: uneven or failed: $1"
-import json, sys
-r = json.loads(sys.argv[1]); names = sys.argv[2].split(); got = r["backends"]
-total = sum(got.values()); share = total / len(names)
-bad = r["errors"] or set(got) != set(names) or any(abs(got[n] - share) > 0.15 * share for n in names)
-sys.exit(1 if bad else 0)
-PYEOF
+    spread_within "$1" "$2" 0.15 || fail "$3: uneven or failed: $1"
 }
 flow_backend() { # protocol client-ip service: the backend pod of the live flow
     shunt flows --json --socket "$SOCK" --service "$3" \

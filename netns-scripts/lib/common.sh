@@ -23,6 +23,20 @@ if [ -z "${SHUNT_LAB_LOCKED:-}" ]; then
     export SHUNT_LAB_LOCKED=1
 fi
 
+ok() { echo "ok   $*"; }
+# Evaluates a Python expression over the JSON on stdin (as d) and prints it.
+json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# True if a svcclient.py result reached exactly the backends named (space separated), without
+# errors, each within TOLERANCE (a fraction) of an even share.   Usage: spread_within JSON BACKENDS TOLERANCE
+spread_within() {
+    "$PY" - "$1" "$2" "$3" <<'PYEOF'
+import json, sys
+r = json.loads(sys.argv[1]); names = sys.argv[2].split(); tol = float(sys.argv[3]); got = r["backends"]
+total = sum(got.values()); share = total / len(names)
+sys.exit(1 if r["errors"] or set(got) != set(names) or any(abs(got[n] - share) > tol * share for n in names) else 0)
+PYEOF
+}
+
 # The median of the numbers on stdin, one per line.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
