@@ -9,6 +9,7 @@
 # Everything runs in namespaces this script makes (shunt-meas-o*, shunt-mo-*), removed on exit,
 # also on failure.
 # Usage: netns-scripts/measure-offload.sh [seconds-per-iperf3-run]
+# SHUNT_JAVA_OPTS is put before the agent's -jar (e.g. -Dshunt.idleSpinMicros=0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -95,7 +96,7 @@ for ns in $(ip netns list | awk '{print $1}' | grep -E '^shunt-meas-ok'); do ip 
 shunt_runs() { # label agent-options...
     local label=$1; shift
     ip netns add shunt-meas-onode; ip -n shunt-meas-onode link set lo up
-    nsenter --net=/run/netns/shunt-meas-onode "$JAVA" -jar "$JAR" agent --node mo --pod-cidr 10.244.251.0/24 \
+    nsenter --net=/run/netns/shunt-meas-onode "$JAVA" ${SHUNT_JAVA_OPTS:-} -jar "$JAR" agent --node mo --pod-cidr 10.244.251.0/24 \
         --state "$TMP/state" --socket "$SOCK" "$@" >"$TMP/agent.log" 2>&1 &
     AGENT_PID=$!
     for _ in $(seq 1 100); do [ -S "$SOCK" ] && "$JAVA" -jar "$JAR" stats --socket "$SOCK" >/dev/null 2>&1 && break; sleep 0.1; done

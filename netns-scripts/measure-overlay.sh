@@ -8,7 +8,7 @@
 # on the other node (kernel: one nftables DNAT rule, as kube-proxy's nftables mode has for one
 # Service). Everything lives in the lab's namespaces and is removed on exit, also on failure.
 # Usage: netns-scripts/measure-overlay.sh [seconds-per-iperf3-run] [runs]
-# SHUNT_JAVA_OPTS is put before the agents' -jar (e.g. -Dshunt.idleSpin=0).
+# SHUNT_JAVA_OPTS is put before the agents' -jar (e.g. -Dshunt.idleSpinMicros=0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

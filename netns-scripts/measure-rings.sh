@@ -95,9 +95,9 @@ print("    fast path: forwarded %d, dropped %d, port drops %s" % (s["forwarded"]
     rm -rf "$TMP/state" "$SOCK"
     ip netns del shunt-meas-rnode
 }
-shunt "Shunt V2, spin 20k (default)"
+shunt "Shunt V2, spin 200 us (default)"
 shunt "Shunt V3, retire 1 ms" -Dshunt.rxRing=v3 -Dshunt.v3RetireMs=1
 shunt "Shunt V3, retire by the kernel (0)" -Dshunt.rxRing=v3 -Dshunt.v3RetireMs=0
-shunt "Shunt V2, spin 0" -Dshunt.idleSpin=0
-shunt "Shunt V2, spin 200k" -Dshunt.idleSpin=200000
-shunt "Shunt V2, spin 20k + yield 2k" -Dshunt.idleYield=2000
+shunt "Shunt V2, spin 0" -Dshunt.idleSpinMicros=0
+shunt "Shunt V2, spin 5 ms" -Dshunt.idleSpinMicros=5000
+shunt "Shunt V2, spin 200 us + yield 200 us" -Dshunt.idleYieldMicros=200

@@ -91,8 +91,25 @@ final class FastPath implements AutoCloseable {
         usedIds.set(HOST_PORT);
         this.pipeline = new Pipeline(conntrack, new AffinityTable(65536),
                 ForwardingTable.builder(HOST_PORT).build(), flowSeed(conntrack));
-        this.loop = new PollLoop(pipeline, Integer.getInteger("shunt.idleSpin", PollLoop.DEFAULT_SPIN_ROUNDS),
-                Integer.getInteger("shunt.idleYield", 0), threadName);
+        this.loop = new PollLoop(pipeline, 1000 * micros("shunt.idleSpinMicros", PollLoop.DEFAULT_SPIN_MICROS),
+                1000 * micros("shunt.idleYieldMicros", 0), threadName);
+    }
+
+    /** A tuning property in µs (measurement scripts set them); a value that is not one stops the start. */
+    private static long micros(String property, long byDefault) {
+        String text = System.getProperty(property);
+        if (text == null) {
+            return byDefault;
+        }
+        try {
+            long value = Long.parseLong(text.strip());
+            if (value >= 0 && value <= 1_000_000) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + property + "=" + text + ": expected microseconds from 0 to 1000000");
     }
 
     /**

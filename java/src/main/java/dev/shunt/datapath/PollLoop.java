@@ -8,26 +8,31 @@ import java.util.Arrays;
 
 /**
  * The fast path's thread: polls every attached port's ring through the {@link Pipeline}, spinning
- * while there is work and for {@code spinRounds} empty rounds after it, then for
- * {@code yieldRounds} rounds with a {@link Thread#yield()} between them (hands the core to a pod
- * that is ready, keeps polling if none is), then sleeping in epoll on all ring fds (Agrona's
- * backoff idle strategy). On two cores a thread that
- * spins forever takes a whole core from the pods (PERFORMANCE.md, technique 9); one that sleeps at
- * once adds a wake-up to every request (measured: ping 0.34 ms sleeping at once against 0.15 ms
- * spinning 20k rounds first, docs/afpacket.md).
+ * while there is work and for {@code spinNanos} after the last work, then for {@code yieldNanos}
+ * more with a {@link Thread#yield()} between polls (hands the core to a pod that is ready, keeps
+ * polling if none is), then sleeping in epoll on all ring fds (Agrona's backoff idle strategy).
+ * On two cores a thread that spins forever takes a whole core from the pods (PERFORMANCE.md,
+ * technique 9); one that sleeps at once adds a wake-up to every request (measured: ping 0.34 ms
+ * sleeping at once against 0.15 ms spinning first, docs/afpacket.md).
+ *
+ * <p>The spin is a time, not a count of rounds: a round's length grows with the number of ports
+ * (one ring check each), so a count that is 300 µs on a node with three pods is several
+ * milliseconds of a stolen core on a node with a hundred. One clock read per round serves every
+ * port of it (the pipeline's timestamps only feed timeouts of seconds).
  *
  * <p>Ports are added and removed by the control plane as copy-on-write snapshots; epoll_ctl is
  * safe to call from another thread, and the loop wakes at least every {@link #MAX_SLEEP_MS} to see
  * a new port array or a stop request.
  */
 public final class PollLoop implements AutoCloseable {
-    public static final int DEFAULT_SPIN_ROUNDS = 20_000;
+    /** Spin after the last work, µs: docs/afpacket.md, "The idle spin as a time". */
+    public static final long DEFAULT_SPIN_MICROS = 200;
     static final int MAX_SLEEP_MS = 100;
     private static final int BATCH = 64;
 
     private final Pipeline pipeline;
-    private final int spinRounds;
-    private final int yieldRounds;
+    private final long spinNanos;
+    private final long yieldNanos;
     private final Epoll epoll = Epoll.create(256);
     private final Thread thread;
     private volatile PollablePort[] ports = new PollablePort[0];
@@ -35,17 +40,17 @@ public final class PollLoop implements AutoCloseable {
     private volatile Throwable failure;
     private volatile long sleeps;
 
-    public PollLoop(Pipeline pipeline, int spinRounds, String name) {
-        this(pipeline, spinRounds, 0, name);
+    public PollLoop(Pipeline pipeline, long spinNanos, String name) {
+        this(pipeline, spinNanos, 0, name);
     }
 
-    public PollLoop(Pipeline pipeline, int spinRounds, int yieldRounds, String name) {
-        if (spinRounds < 0 || yieldRounds < 0) {
-            throw new IllegalArgumentException("spin and yield rounds must be >= 0: " + spinRounds + ", " + yieldRounds);
+    public PollLoop(Pipeline pipeline, long spinNanos, long yieldNanos, String name) {
+        if (spinNanos < 0 || yieldNanos < 0) {
+            throw new IllegalArgumentException("spin and yield times must be >= 0 ns: " + spinNanos + ", " + yieldNanos);
         }
         this.pipeline = pipeline;
-        this.spinRounds = spinRounds;
-        this.yieldRounds = yieldRounds;
+        this.spinNanos = spinNanos;
+        this.yieldNanos = yieldNanos;
         this.thread = Thread.ofPlatform().name(name).daemon(true).unstarted(this::loop);
         thread.start();
     }
@@ -84,25 +89,28 @@ public final class PollLoop implements AutoCloseable {
 
     private void loop() {
         RxBatch batch = new RxBatch(BATCH);
-        int idle = 0;
+        long lastWork = System.nanoTime();
         try {
             while (running) {
                 PollablePort[] current = ports;
+                long now = System.nanoTime();
                 int work = 0;
                 for (PollablePort port : current) {
-                    work += pipeline.poll(port, batch, System.nanoTime());
+                    work += pipeline.poll(port, batch, now);
                     work += port.txWaiting();
                 }
                 rounds++;
+                long idle = now - lastWork;
                 if (work > 0) {
-                    idle = 0;
-                } else if (++idle > spinRounds) {
-                    if (idle <= spinRounds + yieldRounds) {
+                    lastWork = now;
+                } else if (idle > spinNanos) {
+                    if (idle <= spinNanos + yieldNanos) {
                         Thread.yield();
                     } else {
                         sleeps++;
                         epoll.await(MAX_SLEEP_MS);
-                        idle = 0;
+                        // A wake-up is usually a packet, and its conversation goes on: spin again.
+                        lastWork = System.nanoTime();
                     }
                 }
             }
