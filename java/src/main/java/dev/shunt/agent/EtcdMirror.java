@@ -122,7 +122,8 @@ final class EtcdMirror implements AutoCloseable {
         long saved = savedRevision();
         Snapshot subnets = store.list(keys.subnets());
         long from;
-        if (saved > 0 && saved <= subnets.revision()) {
+        boolean resumed = saved > 0 && saved <= subnets.revision();
+        if (resumed) {
             nodes.replace(subnets.entries());
             subnetFloor = subnets.revision();
             from = saved;
@@ -140,7 +141,7 @@ final class EtcdMirror implements AutoCloseable {
         appliedRevision = from;
         synchronized (this) {
             this.schedule = schedule;
-            this.resumedFrom = saved > 0 && saved == from ? saved : 0;
+            this.resumedFrom = resumed ? saved : 0;
         }
         PrefixWatch w = store.watch(keys.prefix(), from, new WatchListener() {
             @Override

@@ -195,6 +195,14 @@ class AgentEtcdStateTest {
                     assertThat(shunt("pod", "del", "wb2", "--socket", sockB.toString()).exit()).isZero();
                     awaitStatus(sockA, st -> st.path("etcd").path("remotePods").asInt() == 2, "A drops wb2 (" + wb2 + ")");
 
+                    // A delete on one node removes the Service everywhere, its claim with it.
+                    Result gone = shunt("delete", "-f", write("down-a.yaml", service("down", "web")).toString(), "--socket", sockA.toString());
+                    assertThat(gone.exit()).as(gone.err()).isZero();
+                    assertThat(gone.out()).isEqualTo("service/down deleted\n");
+                    assertThat(clusterIpOrNull(sockA, "down")).isNull();
+                    awaitTrue(() -> clusterIpOrNull(sockB, "down") == null, "B drops Service down");
+                    assertThat(etcd.etcdctl("get", "--prefix", prefix + "clusterips/")).doesNotContain(downIp);
+
                     // etcd stops: apply and delete are refused naming etcd, nothing changes, Service traffic goes on.
                     etcd.kill();
                     awaitStatus(sockA, st -> !st.path("etcd").path("connected").asBoolean(true), "A notices etcd is gone");
