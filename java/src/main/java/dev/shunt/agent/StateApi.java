@@ -7,6 +7,7 @@ import dev.shunt.ipam.Cidr;
 import dev.shunt.state.ClusterState;
 import dev.shunt.state.DiffingStateSource;
 import dev.shunt.state.Endpoint;
+import dev.shunt.state.Kind;
 import dev.shunt.state.Manifest;
 import dev.shunt.state.ManifestException;
 import dev.shunt.state.ManifestReader;
@@ -21,12 +22,15 @@ import dev.shunt.state.StateObject;
 import java.net.InetAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The desired-state API behind {@code shunt apply -f}, {@code shunt delete -f} and {@code shunt
@@ -112,7 +116,7 @@ final class StateApi {
     }
 
     /** The nodes recorded (by apply, or later a cluster store), this node's own included if it was. */
-    java.util.Collection<Node> nodes() {
+    Collection<Node> nodes() {
         return nodes.all().values();
     }
 
@@ -503,8 +507,8 @@ final class StateApi {
     private Map<String, Object> delete(String text) {
         List<ObjectRef> refs = ManifestReader.readReferences(text);
         List<Map<String, String>> results = new ArrayList<>();
-        java.util.Set<String> deletedInEtcd = agent.etcdMirror() == null ? null
-                : deleteServicesThroughEtcd(refs.stream().filter(r -> r.kind() == dev.shunt.state.Kind.SERVICE).map(ObjectRef::name).toList());
+        Set<String> deletedInEtcd = agent.etcdMirror() == null ? null
+                : deleteServicesThroughEtcd(refs.stream().filter(r -> r.kind() == Kind.SERVICE).map(ObjectRef::name).toList());
         for (ObjectRef ref : refs) {
             boolean found = switch (ref.kind()) {
                 case SERVICE -> {
@@ -543,9 +547,9 @@ final class StateApi {
     }
 
     /** Deletes those of {@code names} etcd holds, with their claims, in one transaction; returns which it deleted. */
-    java.util.Set<String> deleteServicesThroughEtcd(List<String> names) {
+    Set<String> deleteServicesThroughEtcd(List<String> names) {
         EtcdMirror etcd = agent.etcdMirror();
-        java.util.Set<String> deleted = new java.util.TreeSet<>();
+        Set<String> deleted = new TreeSet<>();
         if (names.isEmpty()) {
             return deleted;
         }
