@@ -100,6 +100,8 @@ public final class ConntrackTable {
     private final ConntrackIndex index;
     private final ConntrackTimeouts timeoutConfig;
     private final long[] timeouts;
+    /** {@code timeouts} of an ESTABLISHED TCP flow, for {@link #update}'s steady case. */
+    private final long establishedTimeout;
     /** H_CLOCK as last written: the owner is its only writer, so reading it back is not needed per packet. */
     private long clock;
     /** H_MUTATING as last written (0 after construction: wrap rebuilds a table left mutating). */
@@ -126,6 +128,7 @@ public final class ConntrackTable {
         this.index = new ConntrackIndex(segment, slots);
         this.timeoutConfig = timeouts;
         this.timeouts = timeouts.hotTable();
+        this.establishedTimeout = this.timeouts[ConntrackTimeouts.slot(IPPROTO_TCP, TcpState.ESTABLISHED, true)];
         this.clock = segment.get(JAVA_LONG, H_CLOCK);
     }
 
@@ -292,8 +295,42 @@ public final class ConntrackTable {
      */
     public int update(int handle, int tcpFlags, int direction, int bytes, long now) {
         long off = entry(handle >>> 1);
-        // Protocol, TCP state and flags are adjacent (E_PROTOCOL, E_TCP_STATE, E_FLAGS): one read, one write.
+        // Protocol, TCP state and flags are adjacent (E_PROTOCOL, E_TCP_STATE, E_FLAGS): one read.
         int word = segment.get(JAVA_INT, off + E_PROTOCOL);
+        int state;
+        long timeout;
+        // The steady state of a TCP connection, nearly every packet: ESTABLISHED and assured, the
+        // reply already seen if this is one, no SYN, FIN or RST. TcpState.next keeps ESTABLISHED and
+        // no flag changes, so the word is not rewritten and the timeout is known.
+        int need = FLAG_ASSURED | (direction == REPLY ? FLAG_SEEN_REPLY : 0);
+        if ((word & protocolStateFlags(0xff, 0xff, need)) == protocolStateFlags(IPPROTO_TCP, TcpState.ESTABLISHED, need)
+                && (tcpFlags & (TcpState.TCP_SYN | TcpState.TCP_FIN | TcpState.TCP_RST)) == 0) {
+            state = TcpState.ESTABLISHED;
+            timeout = establishedTimeout;
+        } else {
+            int next = nextWord(word, tcpFlags, direction);
+            if (next != word) {
+                segment.set(JAVA_INT, off + E_PROTOCOL, next);
+            }
+            state = stateOf(next);
+            timeout = timeouts[ConntrackTimeouts.slot(protocolOf(next), state, (flagsOf(next) & FLAG_SEEN_REPLY) != 0)];
+        }
+        segment.set(JAVA_LONG, off + E_EXPIRES_AT, now + timeout);
+        // The counters share the entry's cache line; the reply direction's sit 8 (bytes) and 4 (packets) after.
+        long b = off + E_ORIG_BYTES + ((long) direction << 3);
+        segment.set(JAVA_LONG, b, segment.get(JAVA_LONG, b) + bytes);
+        long p = off + E_ORIG_PACKETS + ((long) direction << 2);
+        int packets = segment.get(JAVA_INT, p) + 1;
+        segment.set(JAVA_INT, p, packets);
+        if (packets == 0) {
+            carryPackets(off, direction);
+        }
+        advanceClock(now);
+        return state;
+    }
+
+    /** The protocol/state/flags word after a packet with {@code tcpFlags} travelling in {@code direction}. */
+    private static int nextWord(int word, int tcpFlags, int direction) {
         int protocol = protocolOf(word);
         int state = stateOf(word);
         int flags = flagsOf(word);
@@ -307,21 +344,7 @@ public final class ConntrackTable {
         } else if (protocol == IPPROTO_UDP && (flags & FLAG_SEEN_REPLY) != 0) {
             flags |= FLAG_ASSURED;
         }
-        segment.set(JAVA_INT, off + E_PROTOCOL, protocolStateFlags(protocol, state, flags));
-        long seenReply = flags & FLAG_SEEN_REPLY;
-        segment.set(JAVA_LONG, off + E_EXPIRES_AT,
-                now + timeouts[ConntrackTimeouts.slot(protocol, state, seenReply != 0)]);
-        // The counters share the entry's cache line; the reply direction's sit 8 (bytes) and 4 (packets) after.
-        long b = off + E_ORIG_BYTES + ((long) direction << 3);
-        segment.set(JAVA_LONG, b, segment.get(JAVA_LONG, b) + bytes);
-        long p = off + E_ORIG_PACKETS + ((long) direction << 2);
-        int packets = segment.get(JAVA_INT, p) + 1;
-        segment.set(JAVA_INT, p, packets);
-        if (packets == 0) {
-            carryPackets(off, direction);
-        }
-        advanceClock(now);
-        return state;
+        return protocolStateFlags(protocol, state, flags);
     }
 
     /** The low 32 bits of a packet counter wrapped: bits 32-47 go up by one. */

@@ -98,7 +98,7 @@ public final class PacketMeta {
         }
     }
 
-    private void resetGroups() {
+    void resetGroups() {
         if ((touched & VLAN) != 0) {
             vlan = false;
             vlanTci = 0;
