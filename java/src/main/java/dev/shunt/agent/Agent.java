@@ -66,6 +66,8 @@ public final class Agent implements AutoCloseable {
     private List<OverlayPeer> peers = List.of();
     /** The cluster's nodes from etcd (null without {@code --etcd}): with it, the source of this node's overlay peers. */
     private final EtcdNodes etcdNodes;
+    /** Services and other nodes' pods from etcd, and this node's pods to it (null without {@code --etcd}). */
+    private EtcdMirror etcdMirror;
     private boolean stopped;
 
     private Agent(AgentConfig config, EtcdNodes etcdNodes) {
@@ -133,12 +135,14 @@ public final class Agent implements AutoCloseable {
                 agent.startOverlay(config.overlay());
             }
             NodeRules.install(agent.namespace, AgentConfig.CLUSTER_CIDR, HostPort.HOST_END, AgentConfig.NODE_PORT_ADDRESS);
-            if (etcd != null) {
-                // The watch's calls come on the store's threads: the overlay is reprogrammed on the
-                // agent's timer thread, never on theirs (it takes the agent's lock and does netlink).
-                etcd.watch(() -> agent.later(agent::etcdNodesChanged));
-            }
             synchronized (agent) {
+                if (etcd != null) {
+                    // The watch's calls come on the store's threads: what they bring is applied on the
+                    // agent's timer thread, never on theirs (it takes the agent's lock and does netlink).
+                    etcd.onChange(() -> agent.later(agent::etcdNodesChanged));
+                    agent.etcdMirror = new EtcdMirror(etcd, agent.services, agent.serviceStore, config.stateDir());
+                    agent.etcdMirror.start(() -> agent.later(agent::etcdChanged));
+                }
                 agent.adopt();
                 // The whole restored Service set in one snapshot: over an adopted connection table
                 // the first snapshot decides which old flows live on (docs/conntrack.md).
@@ -200,6 +204,31 @@ public final class Agent implements AutoCloseable {
         } catch (RuntimeException e) {
             System.err.println("shunt agent: cannot apply the nodes etcd lists: " + e.getMessage());
         }
+    }
+
+    /**
+     * What the etcd watch brought (Services, other nodes' pods, subnets) goes to the fast path; only
+     * then does the applied revision advance (and is the copy saved, the revision last).
+     */
+    private synchronized void etcdChanged() {
+        if (stopped) {
+            return;
+        }
+        EtcdMirror.Applied applied = etcdMirror.applyPending();
+        if (applied == null) {
+            return;
+        }
+        try {
+            publishServices();
+        } catch (RuntimeException e) {
+            System.err.println("shunt agent: cannot apply what etcd holds: " + e.getMessage());
+        }
+        etcdMirror.applied(applied);
+    }
+
+    /** This node's copy of etcd's Services and pods, or null without {@code --etcd}. */
+    EtcdMirror etcdMirror() {
+        return etcdMirror;
     }
 
     /** Takes over the pods a previous agent recorded whose namespace still exists; forgets the others. */
@@ -324,6 +353,11 @@ public final class Agent implements AutoCloseable {
 
     /** Adds a Service (allocating what it lacks), persists it and publishes it; returns it with its endpoints. */
     public synchronized ServiceRegistry.ServiceView addService(ServiceSpec request) {
+        if (etcdMirror != null) {
+            ServiceSpec spec = stateApi.addServiceThroughEtcd(request);
+            publishServices();
+            return services.view(services.get(spec.name()), pods.values());
+        }
         ServiceSpec spec = services.prepare(request, System.currentTimeMillis());
         serviceStore.save(spec);
         services.put(spec);
@@ -338,6 +372,13 @@ public final class Agent implements AutoCloseable {
     }
 
     public synchronized void deleteService(String name) {
+        if (etcdMirror != null) {
+            if (!stateApi.deleteServicesThroughEtcd(List.of(name)).contains(name)) {
+                throw new ApiServer.Refusal(404, "no Service '" + name + "' in etcd");
+            }
+            publishServices();
+            return;
+        }
         if (services.get(name) == null) {
             throw new ApiServer.Refusal(404, "no Service '" + name + "'");
         }
@@ -362,6 +403,10 @@ public final class Agent implements AutoCloseable {
         ServiceTable current = fastPath.pipeline().services();
         fastPath.setServices(ServiceTable.build(services.resolve(pods.values(), reachableRemotePods()), config.node(), current));
         stateApi.publish();
+        if (etcdMirror != null) {
+            etcdMirror.ownPods(pods.values().stream()
+                    .map(p -> new dev.shunt.state.Pod(p.name(), config.node(), p.labels(), p.ip(), p.terminating())).toList());
+        }
     }
 
     /**
@@ -506,7 +551,11 @@ public final class Agent implements AutoCloseable {
                 status.put("overlay", overlay);
             }
             if (etcdNodes != null) {
-                status.put("etcd", etcdNodes.status());
+                Map<String, Object> etcd = etcdNodes.status();
+                if (etcdMirror != null) {
+                    etcdMirror.status(etcd);
+                }
+                status.put("etcd", etcd);
             }
             return ApiServer.Response.ok(JSON.writeValueAsString(status));
         }
@@ -708,6 +757,9 @@ public final class Agent implements AutoCloseable {
         }
         synchronized (this) {
             stopped = true;
+        }
+        if (etcdMirror != null) {
+            etcdMirror.close();
         }
         if (etcdNodes != null) {
             // Not released: the subnet key outlives the agent by the TTL, so a restart keeps it.

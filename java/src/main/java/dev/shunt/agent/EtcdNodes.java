@@ -10,11 +10,8 @@ import dev.shunt.state.etcd.EtcdConfig;
 import dev.shunt.state.etcd.EtcdStore;
 import dev.shunt.state.etcd.Ipv4Subnet;
 import dev.shunt.state.etcd.KeyLayout;
-import dev.shunt.state.etcd.PrefixWatch;
-import dev.shunt.state.etcd.Snapshot;
 import dev.shunt.state.etcd.SubnetLease;
 import dev.shunt.state.etcd.SubnetOwner;
-import dev.shunt.state.etcd.WatchListener;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -26,14 +23,15 @@ import java.util.TreeMap;
 
 /**
  * The cluster's nodes as etcd records them: this node's subnet, claimed from the cluster CIDR on a
- * kept-alive lease, and every node's subnet key ({@code PREFIX subnets/}), listed and then watched.
+ * kept-alive lease, and every node's subnet key ({@code PREFIX subnets/}), as the agent's watch of
+ * the prefix ({@link EtcdMirror}) hands them over.
  * Each key names its owner (node, underlay IP, VTEP MAC), which is what the overlay needs of a peer;
  * a node whose agent is gone loses its lease, etcd deletes its key after the TTL, and the watch
  * tells every other node.
  *
- * <p>Threads: the watch and the lease call back on the store's threads. This class only records
- * what they say (under its own lock, never the agent's) and calls {@code onChange}, which must hand
- * the work to another thread and return.
+ * <p>Threads: the lease calls back on the store's threads. This class only records what it says
+ * (under its own lock, never the agent's) and calls {@code onChange}, which must hand the work to
+ * another thread and return.
  */
 final class EtcdNodes implements AutoCloseable {
     private final AgentConfig.EtcdSettings settings;
@@ -44,8 +42,6 @@ final class EtcdNodes implements AutoCloseable {
     /** Subnet key -> the peer it describes (this node's own key included). */
     private final Map<String, OverlayPeer> nodes = new TreeMap<>();
     private Runnable onChange = () -> {};
-    private PrefixWatch watch;
-    private long lastRevision;
     private String lost;
 
     private EtcdNodes(AgentConfig.EtcdSettings settings, EtcdStore store, SubnetLease lease, String self) {
@@ -84,51 +80,34 @@ final class EtcdNodes implements AutoCloseable {
         return podCidr;
     }
 
-    /**
-     * Lists the subnet keys (blocking: call it before the agent serves) and watches them from the
-     * revision of that list; {@code changed} runs after every change the watch applied.
-     */
-    void watch(Runnable changed) {
-        Snapshot snapshot = store.list(store.keys().subnets());
-        synchronized (this) {
-            onChange = changed;
-            replace(snapshot);
-        }
-        PrefixWatch w = store.watch(store.keys().subnets(), snapshot.revision(), new WatchListener() {
-            @Override
-            public void changed(List<Change> changes) {
-                synchronized (EtcdNodes.this) {
-                    for (Change c : changes) {
-                        if (c.type() == Change.Type.PUT) {
-                            put(c.key(), c.value());
-                        } else {
-                            nodes.remove(c.key());
-                        }
-                        lastRevision = Math.max(lastRevision, c.modRevision());
-                    }
-                }
-                changed.run();
-            }
+    EtcdStore store() {
+        return store;
+    }
 
-            @Override
-            public void relisted(Snapshot relisted) {
-                synchronized (EtcdNodes.this) {
-                    replace(relisted);
-                }
-                changed.run();
-            }
-        });
-        synchronized (this) {
-            watch = w;
+    String self() {
+        return self;
+    }
+
+    /** {@code changed} runs when the lease is lost (from the store's threads: it must hand the work on). */
+    synchronized void onChange(Runnable changed) {
+        onChange = changed;
+    }
+
+    /** Replaces the subnet keys with a list's (at start, or a re-list after a compaction). */
+    synchronized void replace(List<Entry> entries) {
+        nodes.clear();
+        for (Entry e : entries) {
+            put(e.key(), e.value());
         }
     }
 
-    private void replace(Snapshot snapshot) {
-        nodes.clear();
-        for (Entry e : snapshot.entries()) {
-            put(e.key(), e.value());
+    /** One change to a subnet key, as the agent's watch of the prefix saw it. */
+    synchronized void apply(Change c) {
+        if (c.type() == Change.Type.PUT) {
+            put(c.key(), c.value());
+        } else {
+            nodes.remove(c.key());
         }
-        lastRevision = Math.max(lastRevision, snapshot.revision());
     }
 
     /** Records one subnet key; a key or value this version cannot read is skipped with a warning. */
@@ -166,9 +145,8 @@ final class EtcdNodes implements AutoCloseable {
     }
 
     /**
-     * For {@code shunt status}: the store's connection, the lease, the subnet and the watch's
-     * progress. The lease and the watch are asked outside this object's lock: their callbacks,
-     * which may hold their own locks, take this one.
+     * For {@code shunt status}: the store's connection, the lease and the subnet. The lease is
+     * asked outside this object's lock: its callbacks, which may hold its own lock, take this one.
      */
     Map<String, Object> status() {
         Map<String, Object> out = new LinkedHashMap<>();
@@ -184,17 +162,12 @@ final class EtcdNodes implements AutoCloseable {
         if (leaseError != null) {
             out.put("leaseError", leaseError);
         }
-        PrefixWatch w;
-        long applied;
         synchronized (this) {
-            w = watch;
-            applied = lastRevision;
             if (lost != null) {
                 out.put("lost", lost);
             }
             out.put("nodes", nodes.size());
         }
-        out.put("watchRevision", w == null ? applied : Math.max(applied, w.lastRevision()));
         return out;
     }
 
@@ -228,15 +201,10 @@ final class EtcdNodes implements AutoCloseable {
      */
     @Override
     public void close() {
-        PrefixWatch w;
         synchronized (this) {
-            w = watch;
             onChange = () -> {};
         }
         try {
-            if (w != null) {
-                w.close();
-            }
             lease.close();
         } finally {
             store.close();

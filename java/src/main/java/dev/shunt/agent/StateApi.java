@@ -119,8 +119,19 @@ final class StateApi {
     /** The pods recorded for other nodes that have an address (a pod of this node's name is this node's). */
     List<Pod> remotePods() {
         Map<String, PodRecord> local = agent.pods();
-        return remotePods.all().values().stream()
+        return allRemotePods().stream()
                 .filter(p -> !p.ip().isEmpty() && !p.node().equals(config.node()) && !local.containsKey(p.name())).toList();
+    }
+
+    /** Other nodes' pods: those etcd lists (with {@code --etcd}), then those recorded with apply. */
+    private List<Pod> allRemotePods() {
+        List<Pod> out = new ArrayList<>();
+        EtcdMirror etcd = agent.etcdMirror();
+        if (etcd != null) {
+            out.addAll(etcd.remotePods());
+        }
+        out.addAll(remotePods.all().values());
+        return out;
     }
 
     /** Starts {@code listener} on the node's desired state: a snapshot now, then every change. */
@@ -149,7 +160,7 @@ final class StateApi {
         Map<String, PodRecord> local = agent.pods();
         List<Pod> out = new ArrayList<>();
         new TreeMap<>(local).values().forEach(p -> out.add(new Pod(p.name(), config.node(), p.labels(), p.ip(), p.terminating())));
-        remotePods.all().values().stream().filter(p -> !local.containsKey(p.name())).forEach(out::add);
+        allRemotePods().stream().filter(p -> !local.containsKey(p.name())).forEach(out::add);
         return out;
     }
 
@@ -185,8 +196,38 @@ final class StateApi {
         Runnable run();
     }
 
+    private static final String REFUSE_APPLY = "nothing applied: the Services could not be written to etcd";
+    private static final String REFUSE_DELETE = "nothing deleted: the Services could not be deleted in etcd";
+
+    /** The transaction lost a race with another writer: plan again from what etcd holds now. */
+    private static final class LostRace extends RuntimeException {
+        LostRace() {
+            super("another node changed the same Services in etcd", null, false, false);
+        }
+    }
+
+    /**
+     * With {@code --etcd}, Services live in etcd: the plan is made against the Services etcd holds
+     * now (read first: an unreachable etcd refuses the file before anything is done), and they are
+     * written in one transaction with their claims ({@link ServiceClaims}) after the rest of the
+     * file; a lost race undoes the rest and plans again (so a file applied on two nodes at once
+     * ends as one Service with one ClusterIP, "unchanged" for the later one).
+     */
     private Map<String, Object> apply(String text) {
         Manifest manifest = ManifestReader.read(text);
+        EtcdMirror etcd = manifest.objects().stream().anyMatch(o -> o instanceof Service) ? agent.etcdMirror() : null;
+        for (int attempt = 1; attempt <= EtcdMirror.commitAttempts(); attempt++) {
+            Map<String, ServiceClaims.Stored> stored = etcd == null ? null : etcd.readServices(REFUSE_APPLY);
+            try {
+                return apply(manifest, etcd, stored);
+            } catch (LostRace e) {
+                System.err.println("shunt agent: etcd: another writer changed the same Services first; planning the file again");
+            }
+        }
+        throw etcd.lostRaces(REFUSE_APPLY);
+    }
+
+    private Map<String, Object> apply(Manifest manifest, EtcdMirror etcd, Map<String, ServiceClaims.Stored> stored) {
         List<String> problems = new ArrayList<>();
         List<String> warnings = new ArrayList<>(manifest.warnings());
         Map<String, Node> nodesAfter = new TreeMap<>(nodes.all());
@@ -205,18 +246,26 @@ final class StateApi {
                 steps.put(p, planPod(p, nodesAfter, podIps, problems, warnings));
             }
         }
-        ServiceRegistry trial = new ServiceRegistry(config.node(), services.all());
+        ServiceRegistry trial = new ServiceRegistry(config.node(), stored == null ? services.all()
+                : stored.values().stream().map(ServiceClaims.Stored::spec).toList());
+        ServiceClaims claims = etcd == null ? null : new ServiceClaims(etcd.keys());
         long now = System.currentTimeMillis();
         for (StateObject o : manifest.objects()) {
             if (o instanceof Service s) {
-                steps.put(s, planService(s, trial, now, problems));
+                steps.put(s, planService(s, trial, now, problems, claims, stored));
             }
         }
         if (!problems.isEmpty()) {
             throw new ManifestException(problems, warnings);
         }
         List<Step> ordered = manifest.objects().stream().map(steps::get).toList();
-        commit(ordered);
+        Commit last = claims == null || claims.isEmpty() ? null : () -> {
+            if (etcd.tryCommit(REFUSE_APPLY, claims.build()).isEmpty()) {
+                throw new LostRace();
+            }
+            return () -> {}; // etcd has it; nothing after this step can fail but the publish
+        };
+        commit(ordered, last);
         List<Map<String, String>> results = new ArrayList<>();
         for (Step step : ordered) {
             results.add(Map.of("object", step.object().kind().singular() + "/" + step.object().name(), "outcome", step.outcome()));
@@ -368,7 +417,9 @@ final class StateApi {
         });
     }
 
-    private Step planService(Service s, ServiceRegistry trial, long now, List<String> problems) {
+    /** With etcd ({@code claims} not null) the change goes into {@code claims}, committed after the rest of the file. */
+    private Step planService(Service s, ServiceRegistry trial, long now, List<String> problems, ServiceClaims claims,
+                             Map<String, ServiceClaims.Stored> stored) {
         ServiceSpec before = trial.get(s.name());
         ServiceSpec prepared;
         try {
@@ -377,17 +428,25 @@ final class StateApi {
             problems.add(s.path() + ": " + e.getMessage());
             return null;
         }
+        if (claims != null) {
+            prepared = ServiceClaims.withoutCreationTime(prepared);
+        }
         trial.put(prepared);
         if (prepared.equals(before)) {
             return new Step(s, "unchanged", null);
         }
+        if (claims != null) {
+            claims.put(stored.get(s.name()), prepared);
+            return new Step(s, before == null ? "created" : "configured", null);
+        }
+        ServiceSpec chosen = prepared;
         return new Step(s, before == null ? "created" : "configured", () -> {
-            serviceStore.save(prepared);
-            services.put(prepared);
+            serviceStore.save(chosen);
+            services.put(chosen);
             return () -> {
                 if (before == null) {
-                    services.remove(prepared.name());
-                    serviceStore.remove(prepared.name());
+                    services.remove(chosen.name());
+                    serviceStore.remove(chosen.name());
                 } else {
                     serviceStore.save(before);
                     services.put(before);
@@ -396,8 +455,11 @@ final class StateApi {
         });
     }
 
-    /** Carries the steps out, new pods first (kernel work, the likeliest to fail); on a failure undoes what was done. */
-    private void commit(List<Step> steps) {
+    /**
+     * Carries the steps out, new pods first (kernel work, the likeliest to fail), then {@code last}
+     * (the etcd transaction, or null); on a failure undoes what was done.
+     */
+    private void commit(List<Step> steps, Commit last) {
         List<Step> order = new ArrayList<>(steps.stream().filter(StateApi::createsPod).toList());
         steps.stream().filter(s -> !createsPod(s)).forEach(order::add);
         Deque<Runnable> undo = new ArrayDeque<>();
@@ -408,6 +470,10 @@ final class StateApi {
                     current = step.object();
                     undo.push(step.commit().run());
                 }
+            }
+            if (last != null) {
+                current = null;
+                undo.push(last.run());
             }
             agent.publishServices();
         } catch (RuntimeException e) {
@@ -420,6 +486,9 @@ final class StateApi {
                 }
             }
             agent.publishServices();
+            if (e instanceof LostRace || e instanceof ApiServer.Refusal) {
+                throw e;
+            }
             throw new IllegalStateException((current == null ? "" : current.path() + ": ") + e.getMessage() + "; nothing applied", e);
         }
     }
@@ -430,12 +499,18 @@ final class StateApi {
 
     // ---- delete
 
+    /** With {@code --etcd} the Services are deleted in etcd first, in one transaction (etcd unreachable: nothing deleted). */
     private Map<String, Object> delete(String text) {
         List<ObjectRef> refs = ManifestReader.readReferences(text);
         List<Map<String, String>> results = new ArrayList<>();
+        java.util.Set<String> deletedInEtcd = agent.etcdMirror() == null ? null
+                : deleteServicesThroughEtcd(refs.stream().filter(r -> r.kind() == dev.shunt.state.Kind.SERVICE).map(ObjectRef::name).toList());
         for (ObjectRef ref : refs) {
             boolean found = switch (ref.kind()) {
                 case SERVICE -> {
+                    if (deletedInEtcd != null) {
+                        yield deletedInEtcd.contains(ref.name());
+                    }
                     if (services.get(ref.name()) == null) {
                         yield false;
                     }
@@ -465,6 +540,38 @@ final class StateApi {
         }
         agent.publishServices();
         return Map.of("results", results, "warnings", List.of());
+    }
+
+    /** Deletes those of {@code names} etcd holds, with their claims, in one transaction; returns which it deleted. */
+    java.util.Set<String> deleteServicesThroughEtcd(List<String> names) {
+        EtcdMirror etcd = agent.etcdMirror();
+        java.util.Set<String> deleted = new java.util.TreeSet<>();
+        if (names.isEmpty()) {
+            return deleted;
+        }
+        etcd.commitServices(REFUSE_DELETE, stored -> {
+            deleted.clear();
+            ServiceClaims claims = new ServiceClaims(etcd.keys());
+            for (String name : names) {
+                if (stored.containsKey(name) && deleted.add(name)) {
+                    claims.delete(stored.get(name));
+                }
+            }
+            return claims;
+        });
+        return deleted;
+    }
+
+    /** {@code shunt service add} with {@code --etcd}: allocated against what etcd holds, written with its claims. */
+    ServiceSpec addServiceThroughEtcd(ServiceSpec request) {
+        EtcdMirror etcd = agent.etcdMirror();
+        ServiceSpec[] added = new ServiceSpec[1];
+        etcd.commitServices("the Service could not be written to etcd", stored -> {
+            ServiceRegistry trial = new ServiceRegistry(config.node(), stored.values().stream().map(ServiceClaims.Stored::spec).toList());
+            added[0] = ServiceClaims.withoutCreationTime(trial.prepare(request, System.currentTimeMillis()));
+            return new ServiceClaims(etcd.keys()).put(null, added[0]);
+        });
+        return added[0];
     }
 
 }

@@ -58,6 +58,15 @@ final class StatusCommand implements Runnable {
                         etcd.path("lease").asText(), etcd.path("leaseId").asText(), etcd.path("leaseTtlSeconds").asLong(),
                         etcd.path("subnet").asText(), etcd.path("prefix").asText(), etcd.path("nodes").asInt(),
                         etcd.path("watchRevision").asLong());
+                if (etcd.has("appliedRevision")) {
+                    out.printf("  state   %d Services, %d pods of other nodes; applied revision %d%s%n",
+                            etcd.path("services").asInt(), etcd.path("remotePods").asInt(), etcd.path("appliedRevision").asLong(),
+                            etcd.path("resumedFromRevision").asLong() > 0
+                                    ? " (resumed after " + etcd.path("resumedFromRevision").asLong() + ")" : "");
+                }
+                if (etcd.has("podError")) {
+                    out.printf("  pods    not written to etcd: %s%n", etcd.path("podError").asText());
+                }
                 if (etcd.has("lost")) {
                     out.printf("  LOST    %s%n", etcd.path("lost").asText());
                 }

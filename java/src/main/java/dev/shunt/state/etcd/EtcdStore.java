@@ -169,6 +169,29 @@ public final class EtcdStore implements AutoCloseable {
         return r.isSucceeded() ? OptionalLong.of(r.getHeader().getRevision()) : OptionalLong.empty();
     }
 
+    /**
+     * Commits {@code txn} as one etcd transaction: if every expected modification revision holds,
+     * all its writes are done at one new revision, which is returned; otherwise nothing is written
+     * and the result is empty (re-read and try again). Equivalent to: {@code etcdctl txn}.
+     */
+    public OptionalLong commit(Transaction txn) {
+        if (txn.writes().isEmpty()) {
+            throw new IllegalArgumentException("a transaction without writes");
+        }
+        List<Cmp> compares = new ArrayList<>();
+        for (Transaction.Expect e : txn.expects()) {
+            compares.add(new Cmp(bytes(e.key()), Cmp.Op.EQUAL, CmpTarget.modRevision(e.modRevision())));
+        }
+        List<Op> ops = new ArrayList<>();
+        for (Transaction.Write w : txn.writes()) {
+            ops.add(w.isDelete() ? Op.delete(bytes(w.key()), DeleteOption.DEFAULT)
+                    : Op.put(bytes(w.key()), ByteSequence.from(w.value()), PutOption.DEFAULT));
+        }
+        String what = "transaction on " + txn.writes().stream().map(Transaction.Write::key).toList();
+        TxnResponse r = await(start(() -> kv.txn().If(compares.toArray(Cmp[]::new)).Then(ops.toArray(Op[]::new)).commit()), what);
+        return r.isSucceeded() ? OptionalLong.of(r.getHeader().getRevision()) : OptionalLong.empty();
+    }
+
     /** Deletes {@code key}; returns whether it existed. Equivalent to: {@code etcdctl del KEY}. */
     public boolean delete(String key) {
         return await(start(() -> kv.delete(bytes(key))), "delete " + key).getDeleted() > 0;

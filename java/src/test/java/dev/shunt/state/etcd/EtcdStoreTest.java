@@ -111,6 +111,43 @@ class EtcdStoreTest {
     }
 
     @Test
+    void aTransactionWritesAllOfItsKeysAtOneRevisionOrNoneWhenAComparisonFails(@TempDir Path dir) throws Exception {
+        try (LabEtcd etcd = LabEtcd.start(ns, dir);
+             EtcdStore store = open(etcd.endpoint())) {
+            KeyLayout k = store.keys();
+            Transaction create = new Transaction(
+                    List.of(Transaction.Expect.absent(k.service("web")), Transaction.Expect.absent(k.clusterIp("10.96.0.2"))),
+                    List.of(Transaction.Write.put(k.service("web"), "{\"name\":\"web\"}"), Transaction.Write.put(k.clusterIp("10.96.0.2"), "web")));
+            long r1 = store.commit(create).orElseThrow();
+            JsonNode both = etcdctlJson(etcd, "get", "--prefix", "/shunt/");
+            assertThat(both.get("count").asInt()).as("the witness: both keys").isEqualTo(2);
+            for (JsonNode kv : both.get("kvs")) {
+                assertThat(kv.get("mod_revision").asLong()).as("one revision for both").isEqualTo(r1);
+            }
+            assertThat(store.commit(create)).as("the same creation again: the key exists").isEmpty();
+
+            // Another Service wanting the same address: its own key is free, the claim is not; nothing is written.
+            Transaction clash = new Transaction(
+                    List.of(Transaction.Expect.absent(k.service("db")), Transaction.Expect.absent(k.clusterIp("10.96.0.2"))),
+                    List.of(Transaction.Write.put(k.service("db"), "{}"), Transaction.Write.put(k.clusterIp("10.96.0.2"), "db")));
+            assertThat(store.commit(clash)).isEmpty();
+            assertThat(etcdctl(etcd, "get", k.service("db")).strip()).isEmpty();
+            assertThat(etcdctl(etcd, "get", k.clusterIp("10.96.0.2"), "--print-value-only").strip()).isEqualTo("web");
+
+            // A delete of the Service and its claim, only at the revision read.
+            Transaction delete = new Transaction(List.of(new Transaction.Expect(k.service("web"), r1)),
+                    List.of(Transaction.Write.delete(k.service("web")), Transaction.Write.delete(k.clusterIp("10.96.0.2"))));
+            store.put(k.service("web"), bytes("{\"name\":\"web\",\"changed\":true}"));
+            assertThat(store.commit(delete)).as("the Service changed since").isEmpty();
+            assertThat(etcdctlJson(etcd, "get", "--prefix", "/shunt/").get("count").asInt()).isEqualTo(2);
+            long r3 = store.get(k.service("web")).orElseThrow().modRevision();
+            Transaction deleteNow = new Transaction(List.of(new Transaction.Expect(k.service("web"), r3)), delete.writes());
+            assertThat(store.commit(deleteNow)).isPresent();
+            assertThat(etcdctlJson(etcd, "get", "--prefix", "/shunt/").path("count").asInt()).isZero();
+        }
+    }
+
+    @Test
     void eightNodesRacingForSevenSubnetsGetSevenDifferentOnesAndOneIsTold(@TempDir Path dir) throws Exception {
         Ipv4Subnet cluster = Ipv4Subnet.parse("10.244.0.0/21"); // 8 /24s; the first is never handed out
         try (LabEtcd etcd = LabEtcd.start(ns, dir)) {
