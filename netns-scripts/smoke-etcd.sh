@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The multi-node smoke test with etcd (smoke.sh multinode-etcd runs it): the cluster lab
 # (lab.sh up --nodes 3, etcd on 198.18.1.254:2379), one agent per node started with --etcd, no Node
-# manifests; node 4, the one SIGKILLed, has a 3 s lease TTL, the others 20 s (an agent restart
-# keeps its subnet only if it is back within its TTL: a graceful stop plus a JVM start took 12.6 s
-# on this 2-core machine while benchmarks ran). Checked with independent witnesses (etcdctl, `bridge -j fdb`,
-# `ip -j neigh`, `ip -j link`, real sockets in pod namespaces):
+# manifests; node 4, the one SIGKILLed, has a 3 s lease TTL, the others 30 s (an agent restart
+# keeps its subnet only if it is back within its TTL: a graceful stop plus a JVM start took up to
+# 20 s on this 2-core machine while benchmarks ran). Checked with independent witnesses (etcdctl,
+# `bridge -j fdb`, `ip -j neigh`, `ip -j link`, real sockets in pod namespaces):
 #   - the 3 nodes claim 3 distinct /24s and each agent uses the one etcd records for it;
 #   - pod <-> pod across nodes (ping, TCP);
 #   - a 4th node joins live, gets its own subnet and reaches every pod, and every pod reaches it;
@@ -13,8 +13,12 @@
 #   - etcd SIGKILLed and restarted during a cross-node TCP stream: the stream's bytes and hash
 #     match, the subnets and peers are all there afterwards, `shunt status` says retrying while
 #     etcd is down and connected after;
-#   - an agent restart keeps its subnet, adopts its pods (same pod namespace, same veth ifindex)
-#     and applies a change made in etcd while it was down, once; its watch then follows live.
+#   - Services and pods through etcd: a Service file applied on one node is served on all (its
+#     ClusterIP spreads over backends on 3 nodes from a client on each); the same file applied
+#     on two nodes at once ends as one Service with one ClusterIP and one claim; a pod added on
+#     one node becomes an endpoint on the others;
+#   - an agent restart keeps its subnet, adopts its pods (same pod namespace, same veth ifindex),
+#     resumes its watch and applies a change made while it was down, once; then follows live.
 # Everything is removed on exit, also on failure. Every loop is bounded in count and time; all
 # traffic stays inside the lab's namespaces.
 set -euo pipefail
@@ -27,7 +31,7 @@ STREAM=$ROOT/netns-scripts/lib/tcpstream.py
 LAB=$ROOT/netns-scripts/lab.sh
 TMP=$(mktemp -d /tmp/shunt-smoke-etcd.XXXXXX)
 ETCD=http://198.18.1.254:2379
-TTL=20       # nodes 1-3
+TTL=30       # nodes 1-3
 TTL4=3       # node 4, whose agent is SIGKILLed
 declare -A AGENT IP
 PIDS=()
@@ -228,6 +232,78 @@ wait "$recv_pid" || fail "the TCP stream's receiver failed across the etcd resta
 wait_peers 1 "node2 node3"; wait_peers 2 "node1 node3"; wait_peers 3 "node1 node2"
 ok "etcd SIGKILLed for $(printf %.1f "$(echo "$up_at - $down_at" | bc)") s during a node1 -> node2 TCP stream: $bytes bytes, sha256 matches; status said retrying, then connected; subnets and peers unchanged"
 
+# ------------------------------------------------------------------ Services through etcd
+# A Service file applied on one node is served on all: its ClusterIP, from a client pod on each
+# node, spreads over the three backends on three nodes (each node publishes its pods in etcd,
+# pods/NODE/NAME). Node 4's pods are still in etcd, but node 4 is gone: they are no endpoints.
+cat >"$TMP/web.yaml" <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+EOF
+shunt apply -f "$TMP/web.yaml" --socket "$(sock 1)" >"$TMP/apply.out" 2>&1 || fail "apply web.yaml on node 1: $(cat "$TMP/apply.out")"
+cluster_ips() { # name: the ClusterIPs nodes 1-3 hold for it, one line per node
+    local k
+    for k in 1 2 3; do
+        shunt get services -o json --socket "$(sock "$k")" | json "' '.join(s['spec']['clusterIP'] for s in d['items'] if s['metadata']['name'] == '$1') or '-'"
+    done
+}
+same_ip() { # name: the one ClusterIP all 3 nodes hold for it (bounded wait), or fails
+    local got=""
+    for _ in $(seq 1 40); do
+        got=$(cluster_ips "$1" | sort -u)
+        if [ "$(echo "$got" | wc -l)" = 1 ] && [ "$got" != "-" ]; then echo "$got"; return 0; fi
+        sleep 0.25
+    done
+    fail "the nodes disagree on $1's ClusterIP: $(cluster_ips "$1" | tr '\n' ' ')"
+}
+# The backends a client reaches through a ClusterIP are the witness (`shunt service list` lists
+# only the node's own pods as endpoints; its fast path has the other nodes' too).
+backends_from() { # k client vip port: the backends 60 connections reached, sorted, or "errors"
+    in_pod "$1" "$2" "$CLIENT" tcp "$3" "$4" 60 | json "'errors' if d['errors'] else ' '.join(sorted(d['backends']))"
+}
+wait_backends() { # k client vip port "backends" (sorted): bounded
+    local got=""
+    for _ in $(seq 1 20); do
+        got=$(backends_from "$1" "$2" "$3" "$4")
+        [ "$got" = "$5" ] && return 0
+        sleep 0.25
+    done
+    fail "from $2 on node $1, $3:$4 reaches '$got', expected '$5'"
+}
+claims_of() { # name: how many ClusterIP claims in etcd name it
+    etcdctl get --prefix /shunt/clusterips/ --print-value-only | grep -c "^\"\?$1\"\?$" || true
+}
+vip=$(same_ip web)
+[ "$(claims_of web)" = 1 ] || fail "etcd's ClusterIP claims: $(etcdctl get --prefix /shunt/clusterips/)"
+for k in 1 2 3; do wait_backends "$k" "c$k" "$vip" 80 "web-1 web-2 web-3"; done
+for k in 1 2 3; do
+    r=$(in_pod "$k" "c$k" "$CLIENT" tcp "$vip" 80 900)
+    spread_within "$r" "web-1 web-2 web-3" 0.2 || fail "TCP from node $k over web's ClusterIP $vip: uneven or failed: $r"
+done
+ok "a Service file applied on node 1 only: ClusterIP $vip on all 3 nodes, spreading over web-1..3 from a client on each (900 connections, within 20 %)"
+
+# The same file applied on two nodes at once: one Service, one ClusterIP, one claim.
+sed 's/name: web/name: race/; s/port: 80,/port: 81,/' "$TMP/web.yaml" >"$TMP/race.yaml"
+applies=()
+for k in 2 3; do shunt apply -f "$TMP/race.yaml" --socket "$(sock "$k")" >"$TMP/apply-race$k.out" 2>&1 & applies+=($!); done
+for p in "${applies[@]}"; do wait "$p" || fail "an apply of race.yaml failed: $(cat "$TMP"/apply-race*.out)"; done
+race_ip=$(same_ip race)
+[ "$(claims_of race)" = 1 ] || fail "etcd holds $(claims_of race) ClusterIP claims for race: $(etcdctl get --prefix /shunt/clusterips/)"
+wait_backends 1 c1 "$race_ip" 81 "web-1 web-2 web-3"
+ok "the same Service file applied on nodes 2 and 3 at once: one ClusterIP ($race_ip) on all 3 nodes, one claim in etcd (node 2: $(cat "$TMP/apply-race2.out"), node 3: $(cat "$TMP/apply-race3.out"))"
+
+# A pod added on one node becomes an endpoint on the others, and serves.
+IP[web-1b]=$(shunt pod add web-1b --label app=web --socket "$(sock 1)") || fail "pod add web-1b"
+serve 1 web-1b
+for k in 2 3; do wait_backends "$k" "c$k" "$vip" 80 "web-1 web-1b web-2 web-3"; done
+r=$(in_pod 3 c3 "$CLIENT" tcp "$vip" 80 600)
+spread_within "$r" "web-1 web-1b web-2 web-3" 0.3 || fail "TCP from node 3 over $vip after web-1b came: $r"
+ok "pod web-1b added on node 1: an endpoint of web on nodes 2 and 3 (their clients reach it over $vip), spreading over 4 backends from node 3"
+
 # ------------------------------------------------------------------ an agent restart
 sub2=$(subnet_of 2)
 veth2=$(shunt pod list --json --socket "$(sock 2)" | json '[p["hostVeth"] for p in d if p["name"] == "web-2"][0]')
@@ -235,18 +311,26 @@ ifindex() { in_node 2 ip -j link show dev "$veth2" | json 'd[0]["ifindex"]'; }
 netns_inode() { stat -L -c %i "/run/netns/$(pod_ns 2 web-2)"; }
 pod_ifindex() { in_pod 2 web-2 ip -j link show dev eth0 | json 'd[0]["ifindex"]'; }
 idx_before=$(ifindex); ino_before=$(netns_inode); pidx_before=$(pod_ifindex)
-# Two ghost nodes (nothing sends to them): ghost-a is deleted and ghost-b created while node 2's
-# agent is down; node 2 must end up with ghost-b's entries, once, and none of ghost-a's.
+# While node 2's agent is down: ghost-a (a subnet key of a node that does not exist; nothing is
+# sent to it) is deleted, ghost-b created, and Service late applied on node 1. Node 2 must end up
+# with ghost-b's entries, once, none of ghost-a's (subnets are listed at every start), and Service
+# late from its watch resumed after the revision it had saved: exactly one change applied.
 ghost() { printf '{"node":"%s","underlayIp":"198.18.1.%s","vtepMac":"%s"}' "$1" "$2" "$3"; }
 mac_a=0e:00:5e:00:00:a1; mac_b=0e:00:5e:00:00:b1
 etcdctl put /shunt/subnets/10.244.250.0-24 "$(ghost ghost-a 250 $mac_a)" >/dev/null
 for _ in $(seq 1 50); do [ "$(fdb_has 2 $mac_a)" = True ] && break; sleep 0.1; done
 [ "$(fdb_has 2 $mac_a)" = True ] || fail "node 2 did not pick up ghost-a from etcd"
+sed 's/name: web/name: late/; s/port: 80,/port: 82,/' "$TMP/web.yaml" >"$TMP/late.yaml"
+"$PY" -c 'import json, sys; print(json.dumps({"manifest": open(sys.argv[1]).read()}))' "$TMP/late.yaml" >"$TMP/late.json"
 stop_at=$(date +%s.%N)
 kill -TERM "${AGENT[2]}"; wait "${AGENT[2]}" 2>/dev/null || true; unset 'AGENT[2]'
 stopped=$(echo "$(date +%s.%N) - $stop_at" | bc)
 etcdctl del /shunt/subnets/10.244.250.0-24 >/dev/null
-rev=$(etcdctl put -w json /shunt/subnets/10.244.251.0-24 "$(ghost ghost-b 251 $mac_b)" | json 'd["header"]["revision"]')
+etcdctl put /shunt/subnets/10.244.251.0-24 "$(ghost ghost-b 251 $mac_b)" >/dev/null
+# (through node 1's API with curl: a CLI JVM would keep node 2 down for seconds longer)
+curl -sf --max-time 20 --unix-socket "$(sock 1)" -H 'Content-Type: application/json' --data-binary @"$TMP/late.json" \
+    http://shunt/v1/state/apply >"$TMP/late.out" || fail "apply late.yaml on node 1 while node 2 is down: $(cat "$TMP/late.out")"
+rev=$(etcdctl get -w json /shunt/services/late | json 'd["kvs"][0]["mod_revision"]')
 launch_agent 2 "$TTL"; wait_agent 2
 back=$(echo "$(date +%s.%N) - $stop_at" | bc)
 [ "$(status 2 | json 'd["podCidr"]')" = "$sub2" ] && [ "$(subnet_of 2)" = "$sub2" ] || fail "node 2 changed its subnet across a restart ($(printf %.1f "$back") s, TTL $TTL s): $(subnets)"
@@ -256,14 +340,23 @@ grep -q "kept subnet $sub2" "$TMP/agent2.log" || fail "node 2's agent did not sa
 wait_peers 2 "ghost-b node1 node3"
 [ "$(fdb_count 2 $mac_b)" = 1 ] && [ "$(neigh_has 2 $mac_b)" = True ] || fail "node 2 after its restart: ghost-b's FDB entries $(fdb_count 2 $mac_b)"
 [ "$(fdb_has 2 $mac_a)" = False ] && [ "$(neigh_has 2 $mac_a)" = False ] || fail "node 2 kept ghost-a, deleted while it was down"
-applied=$(status 2 | json 'd["etcd"].get("appliedRevision", d["etcd"].get("watchRevision"))')
-[ "$applied" -ge "$rev" ] || fail "node 2's watch is at revision $applied, before the change at $rev"
+late_ip=$(same_ip late)
+etcd2=$(status 2 | json 'd["etcd"]')
+applied=$(echo "$etcd2" | json 'd["appliedRevision"]')
+[ "$applied" -ge "$rev" ] || fail "node 2 applied up to revision $applied, before the change at $rev"
+[ "$(echo "$etcd2" | json 'd["resumedFromRevision"] > 0 and d["changesApplied"] == 1')" = True ] \
+    || fail "node 2 did not resume its watch and apply exactly the one Service change: $etcd2"
 etcdctl del /shunt/subnets/10.244.251.0-24 >/dev/null
+shunt delete -f "$TMP/late.yaml" --socket "$(sock 3)" >/dev/null || fail "delete late.yaml on node 3"
 wait_peers 2 "node1 node3"
 for _ in $(seq 1 50); do [ "$(fdb_has 2 $mac_b)" = False ] && break; sleep 0.1; done
-[ "$(fdb_has 2 $mac_b)" = False ] || fail "node 2's watch did not follow a change after its restart"
+[ "$(fdb_has 2 $mac_b)" = False ] || fail "node 2's watch did not follow a subnet change after its restart"
+for _ in $(seq 1 40); do [ "$(cluster_ips late | sort -u)" = "-" ] && break; sleep 0.25; done
+[ "$(cluster_ips late | sort -u)" = "-" ] || fail "Service late deleted on node 3 is still on some node: $(cluster_ips late | tr '\n' ' ')"
 answers 1 c1 "${IP[web-2]}" 8080 web-2
 answers 2 c2 "${IP[web-3]}" 8080 web-3
-ok "node 2's agent restarted (stopped in $(printf %.1f "$stopped") s, back after $(printf %.1f "$back") s): kept $sub2, adopted web-2 (veth ifindex $idx_before, same netns), applied the changes made while it was down once (revision $rev, watch at $applied), then followed live"
+r=$(in_pod 2 c2 "$CLIENT" tcp "$vip" 80 600)
+spread_within "$r" "web-1 web-1b web-2 web-3" 0.3 || fail "TCP from node 2 over $vip after its restart: $r"
+ok "node 2's agent restarted (stopped in $(printf %.1f "$stopped") s, back after $(printf %.1f "$back") s): kept $sub2, adopted web-2 (veth ifindex $idx_before, same netns), resumed its watch (from revision $(echo "$etcd2" | json 'd["resumedFromRevision"]')) and applied the one Service change made while it was down once (late, $late_ip; revision $rev), subnets relisted, then followed live; web spreads from it again"
 
 echo "smoke: multinode-etcd passed"
