@@ -140,7 +140,7 @@ public final class Agent implements AutoCloseable {
                     // The watch's calls come on the store's threads: what they bring is applied on the
                     // agent's timer thread, never on theirs (it takes the agent's lock and does netlink).
                     etcd.onChange(() -> agent.later(agent::etcdNodesChanged));
-                    agent.etcdMirror = new EtcdMirror(etcd, agent.services, agent.serviceStore, config.stateDir());
+                    agent.etcdMirror = new EtcdMirror(etcd, agent.services, config.stateDir());
                     agent.etcdMirror.start(() -> agent.later(agent::etcdChanged));
                 }
                 agent.adopt();

@@ -29,24 +29,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * This node's copy of the cluster state etcd holds under the prefix: one watch of the whole prefix
  * feeds the subnet keys to {@link EtcdNodes}, the Services ({@code services/}) to the
- * {@link ServiceRegistry} and its {@link ServiceStore}, and other nodes' pods ({@code pods/NODE/})
- * to the remote endpoints; this node's own pods go the other way ({@link #ownPods}).
+ * {@link ServiceRegistry}, and other nodes' pods ({@code pods/NODE/}) to the remote endpoints;
+ * this node's own pods go the other way ({@link #ownPods}).
  *
- * <p>Durable and resumable: the Services and remote pods are saved in the state directory (the
- * Services where {@link ServiceStore} keeps them, the pods in {@code STATE/etcd-pods/NODE/NAME.json})
- * and, after them, the last revision applied ({@code STATE/etcd-revision}). A restarted agent
- * loads them and watches from that revision: every change made while it was down arrives once,
- * none twice; if that history was compacted, the watch re-lists and the lists replace the copy.
- * Subnets are not saved: they are listed at every start, and changes to them at or below that
- * list's revision are skipped.
+ * <p>Durable and resumable: after each publish the copy (Services, remote pods and the revision
+ * they are complete up to) is saved as one file, {@code STATE/etcd-state.json}, by a thread of its
+ * own that always writes the newest copy and skips older ones (so saving never holds up the agent
+ * and a burst of 10,000 Services costs a few writes, not 10,000 fsyncs). A restarted agent loads it
+ * and watches from that revision: every change made while it was down arrives once, none twice; if
+ * that history was compacted, the watch re-lists and the lists replace the copy. A copy may hold
+ * this node's own writes from after its revision; replaying from the revision leaves the same
+ * state. Subnets are not saved: they are listed at every start, and changes to them at or below
+ * that list's revision are skipped. With etcd, {@code STATE/services/} ({@link ServiceStore}) is
+ * not used.
  *
  * <p>{@link #appliedRevision()}: the highest revision whose changes (all changes under the prefix
  * up to it, whether they concern this node's tables or not) are in the tables the fast path uses;
@@ -66,9 +70,7 @@ final class EtcdMirror implements AutoCloseable {
     private final String self;
     private final EtcdNodes nodes;
     private final ServiceRegistry services;
-    private final ServiceStore serviceStore;
-    private final Path podDir;
-    private final Path revisionFile;
+    private final Path stateFile;
 
     // Under the agent's lock:
     /** Other nodes' pods from etcd, by key. */
@@ -86,6 +88,13 @@ final class EtcdMirror implements AutoCloseable {
     private long resumedFrom;
     private volatile long appliedRevision;
 
+    // Saving, under saveLock: the newest copy waiting for the saver thread.
+    private final Object saveLock = new Object();
+    private final ExecutorService saver;
+    private Saved unsaved;
+    private boolean saveQueued;
+    private String saveError;
+
     // Own pods, under podLock:
     private final Object podLock = new Object();
     private final ScheduledExecutorService podWriter;
@@ -96,20 +105,18 @@ final class EtcdMirror implements AutoCloseable {
     private long podRetryMillis = 100;
     private String podError;
 
-    EtcdMirror(EtcdNodes nodes, ServiceRegistry services, ServiceStore serviceStore, Path stateDir) {
+    EtcdMirror(EtcdNodes nodes, ServiceRegistry services, Path stateDir) {
         this.store = nodes.store();
         this.keys = store.keys();
         this.self = nodes.self();
         this.nodes = nodes;
         this.services = services;
-        this.serviceStore = serviceStore;
-        this.podDir = stateDir.resolve("etcd-pods");
-        this.revisionFile = stateDir.resolve("etcd-revision");
+        this.stateFile = stateDir.resolve("etcd-state.json");
+        this.saver = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("shunt-etcd-save").daemon(true).unstarted(r));
         ScheduledThreadPoolExecutor writer = new ScheduledThreadPoolExecutor(1,
                 r -> Thread.ofPlatform().name("shunt-etcd-pods").daemon(true).unstarted(r));
         writer.setRemoveOnCancelPolicy(true);
         this.podWriter = writer;
-        loadPods();
     }
 
     /**
@@ -119,10 +126,15 @@ final class EtcdMirror implements AutoCloseable {
      * must make the agent call {@link #applyPending} soon, on another thread.
      */
     void start(Runnable schedule) {
-        long saved = savedRevision();
+        Saved copy = load();
+        long saved = copy == null ? 0 : copy.revision();
         Snapshot subnets = store.list(keys.subnets());
         long from;
-        if (saved > 0 && saved <= subnets.revision()) {
+        boolean resumed = saved > 0 && saved <= subnets.revision();
+        if (resumed) {
+            replaceServices(copy.services());
+            pods.clear();
+            copy.pods().forEach(p -> pods.put(keys.pod(p.node(), p.name()), p));
             nodes.replace(subnets.entries());
             subnetFloor = subnets.revision();
             from = saved;
@@ -133,14 +145,14 @@ final class EtcdMirror implements AutoCloseable {
                         + " (another etcd?): listing everything again");
             }
             Snapshot all = store.list(keys.prefix());
-            replace(all, null);
+            replace(all);
             from = all.revision();
-            saveRevision(from);
         }
         appliedRevision = from;
+        save(from);
         synchronized (this) {
             this.schedule = schedule;
-            this.resumedFrom = saved > 0 && saved == from ? saved : 0;
+            this.resumedFrom = resumed ? saved : 0;
         }
         PrefixWatch w = store.watch(keys.prefix(), from, new WatchListener() {
             @Override
@@ -182,36 +194,32 @@ final class EtcdMirror implements AutoCloseable {
             pending.clear();
         }
         long revision = appliedRevision;
-        List<Runnable> saves = new ArrayList<>();
         for (Object batch : batches) {
             if (batch instanceof Snapshot snapshot) {
                 System.err.println("shunt agent: etcd: history compacted, re-listed " + keys.prefix() + " at revision " + snapshot.revision());
-                replace(snapshot, saves);
+                replace(snapshot);
                 revision = Math.max(revision, snapshot.revision());
             } else {
                 @SuppressWarnings("unchecked") List<Change> changes = (List<Change>) batch;
                 for (Change c : changes) {
-                    apply(c, saves);
+                    apply(c);
                     revision = Math.max(revision, c.modRevision());
                 }
             }
         }
-        return new Applied(revision, saves);
+        return new Applied(revision);
     }
 
-    /** The revision a call of {@link #applyPending} reached, and the file writes it left for after the publish. */
-    record Applied(long revision, List<Runnable> saves) {}
+    /** The revision a call of {@link #applyPending} reached. */
+    record Applied(long revision) {}
 
-    /** The agent published what {@code applied} brought: it is in the fast path's tables. Then the copy is saved, the revision last. */
+    /** The agent published what {@code applied} brought: it is in the fast path's tables. Then the copy is saved (by another thread). */
     void applied(Applied applied) {
         appliedRevision = Math.max(appliedRevision, applied.revision());
-        for (Runnable save : applied.saves()) {
-            save.run();
-        }
-        saveRevision(applied.revision());
+        save(appliedRevision);
     }
 
-    private void apply(Change c, List<Runnable> saves) {
+    private void apply(Change c) {
         KeyLayout.ShuntKey key = keys.parse(c.key()).orElse(null);
         switch (key) {
             case KeyLayout.SubnetKey s -> {
@@ -232,9 +240,9 @@ final class EtcdMirror implements AutoCloseable {
                 }
                 changesApplied++;
                 if (c.type() == Change.Type.PUT) {
-                    putService(c.key(), c.value(), saves);
-                } else if (services.remove(s.name()) != null) {
-                    saves.add(() -> serviceStore.remove(s.name()));
+                    putService(c.key(), c.value());
+                } else {
+                    services.remove(s.name());
                 }
             }
             case KeyLayout.PodKey p -> {
@@ -243,9 +251,9 @@ final class EtcdMirror implements AutoCloseable {
                 }
                 changesApplied++;
                 if (c.type() == Change.Type.PUT) {
-                    putPod(c.key(), p, c.value(), saves);
-                } else if (pods.remove(c.key()) != null) {
-                    saves.add(() -> deletePodFile(p));
+                    putPod(c.key(), p, c.value());
+                } else {
+                    pods.remove(c.key());
                 }
             }
             case null, default -> {
@@ -254,7 +262,7 @@ final class EtcdMirror implements AutoCloseable {
         }
     }
 
-    private void putService(String key, byte[] value, List<Runnable> saves) {
+    private void putService(String key, byte[] value) {
         ServiceSpec spec;
         try {
             spec = ServiceClaims.decode(value);
@@ -262,13 +270,10 @@ final class EtcdMirror implements AutoCloseable {
             System.err.println("shunt agent: etcd: ignoring " + key + ": " + e.getMessage());
             return;
         }
-        if (!spec.equals(services.get(spec.name()))) {
-            services.put(spec);
-            saves.add(() -> serviceStore.save(spec));
-        }
+        services.put(spec);
     }
 
-    private void putPod(String key, KeyLayout.PodKey p, byte[] value, List<Runnable> saves) {
+    private void putPod(String key, KeyLayout.PodKey p, byte[] value) {
         Pod pod;
         try {
             pod = JSON.readValue(value, Pod.class);
@@ -280,19 +285,14 @@ final class EtcdMirror implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             System.err.println("shunt agent: etcd: ignoring " + key + ": " + e.getMessage());
-            if (pods.remove(key) != null) {
-                saves.add(() -> deletePodFile(p));
-            }
+            pods.remove(key);
             return;
         }
-        if (!pod.equals(pods.get(key))) {
-            pods.put(key, pod);
-            saves.add(() -> savePodFile(pod));
-        }
+        pods.put(key, pod);
     }
 
-    /** The copy becomes {@code snapshot}'s (keys this node wrote after it are kept); file writes go to {@code saves}, or are made now if null. */
-    private void replace(Snapshot snapshot, List<Runnable> saves) {
+    /** The copy becomes {@code snapshot}'s (keys this node wrote after it are kept). */
+    private void replace(Snapshot snapshot) {
         List<Entry> subnetEntries = new ArrayList<>();
         Map<String, Entry> serviceEntries = new TreeMap<>();
         Map<String, Entry> podEntries = new TreeMap<>();
@@ -312,32 +312,28 @@ final class EtcdMirror implements AutoCloseable {
         nodes.replace(subnetEntries);
         subnetFloor = snapshot.revision();
         localWrites.values().removeIf(r -> r <= snapshot.revision());
-        List<Runnable> out = saves != null ? saves : new ArrayList<>();
         for (ServiceSpec s : List.copyOf(services.all())) {
             String key = keys.service(s.name());
             if (!serviceEntries.containsKey(key) && !localWrites.containsKey(key)) {
                 services.remove(s.name());
-                out.add(() -> serviceStore.remove(s.name()));
             }
         }
         for (Entry e : serviceEntries.values()) {
             if (!localWrites.containsKey(e.key())) {
-                putService(e.key(), e.value(), out);
+                putService(e.key(), e.value());
             }
         }
-        for (String key : List.copyOf(pods.keySet())) {
-            if (!podEntries.containsKey(key)) {
-                Pod gone = pods.remove(key);
-                out.add(() -> deletePodFile(new KeyLayout.PodKey(gone.node(), gone.name())));
-            }
-        }
+        pods.clear();
         for (Entry e : podEntries.values()) {
-            KeyLayout.PodKey p = (KeyLayout.PodKey) keys.parse(e.key()).orElseThrow();
-            putPod(e.key(), p, e.value(), out);
+            putPod(e.key(), (KeyLayout.PodKey) keys.parse(e.key()).orElseThrow(), e.value());
         }
-        if (saves == null) {
-            out.forEach(Runnable::run);
+    }
+
+    private void replaceServices(Collection<ServiceSpec> specs) {
+        for (ServiceSpec s : List.copyOf(services.all())) {
+            services.remove(s.name());
         }
+        specs.forEach(services::put);
     }
 
     // ---- Services written by this node
@@ -424,16 +420,13 @@ final class EtcdMirror implements AutoCloseable {
             if (keys.parse(w.key()).orElse(null) instanceof KeyLayout.ServiceKey(String name)) {
                 localWrites.put(w.key(), revision);
                 if (w.isDelete()) {
-                    if (services.remove(name) != null) {
-                        serviceStore.remove(name);
-                    }
+                    services.remove(name);
                 } else {
-                    ServiceSpec spec = ServiceClaims.decode(w.value());
-                    serviceStore.save(spec);
-                    services.put(spec);
+                    services.put(ServiceClaims.decode(w.value()));
                 }
             }
         }
+        save(appliedRevision); // the copy is ahead of appliedRevision here; a resume from it replays what lies between
     }
 
     KeyLayout keys() {
@@ -543,61 +536,83 @@ final class EtcdMirror implements AutoCloseable {
         }
     }
 
-    // ---- files
+    // ---- the saved copy
 
-    private void loadPods() {
-        try {
-            Files.createDirectories(podDir);
-            try (Stream<Path> files = Files.walk(podDir, 2)) {
-                for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList()) {
-                    Pod pod = JSON.readValue(f.toFile(), Pod.class);
-                    pods.put(keys.pod(pod.node(), pod.name()), pod);
-                }
+    /** The copy as saved: the Services and other nodes' pods with every change up to {@code revision} (maybe some after it). */
+    record Saved(long revision, List<ServiceSpec> services, List<Pod> pods) {}
+
+    /**
+     * Hands the copy as it is now (under the agent's lock) to the saver thread, which writes the
+     * newest one it has durably ({@code STATE/etcd-state.json}, one file: Services, pods and the
+     * revision always agree) and skips those a newer one replaced: saving never holds up the
+     * agent, and costs one write per burst of changes, not one per Service.
+     */
+    private void save(long revision) {
+        Saved copy = new Saved(revision, List.copyOf(services.all()), List.copyOf(pods.values()));
+        synchronized (saveLock) {
+            unsaved = copy;
+            if (saveQueued) {
+                return;
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the pods etcd listed, in " + podDir + ": " + e.getMessage(), e);
+            saveQueued = true;
+        }
+        try {
+            saver.execute(this::writeNewest);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed
         }
     }
 
-    private void savePodFile(Pod pod) {
-        try {
-            Path dir = Files.createDirectories(podDir.resolve(pod.node()));
-            DurableFile.replace(dir.resolve(pod.name() + ".json"), JSON.writeValueAsBytes(pod));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot save pod " + pod.node() + "/" + pod.name(), e);
+    private void writeNewest() {
+        Saved copy;
+        synchronized (saveLock) {
+            copy = unsaved;
+            unsaved = null;
+            saveQueued = false;
         }
-    }
-
-    private void deletePodFile(KeyLayout.PodKey p) {
-        try {
-            DurableFile.delete(podDir.resolve(p.node()).resolve(p.name() + ".json"));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot remove the record of pod " + p.node() + "/" + p.name(), e);
+        if (copy == null) {
+            return;
         }
-    }
-
-    /** The revision saved for this prefix, or 0. */
-    private long savedRevision() {
         try {
-            if (!Files.exists(revisionFile)) {
-                return 0;
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("prefix", keys.prefix());
+            out.put("revision", copy.revision());
+            out.put("services", copy.services().stream().map(StateApi::service).toList());
+            out.put("pods", copy.pods());
+            DurableFile.replace(stateFile, JSON.writeValueAsBytes(out));
+            synchronized (saveLock) {
+                saveError = null;
             }
-            JsonNode saved = JSON.readTree(revisionFile.toFile());
-            return saved.path("prefix").asText().equals(keys.prefix()) ? saved.path("revision").asLong(0) : 0;
-        } catch (IOException e) {
-            System.err.println("shunt agent: etcd: unreadable " + revisionFile + " (" + e.getMessage() + "): listing everything");
-            return 0;
+        } catch (IOException | RuntimeException e) {
+            System.err.println("shunt agent: etcd: cannot save the copy in " + stateFile + ": " + e.getMessage());
+            synchronized (saveLock) {
+                saveError = "cannot save " + stateFile + ": " + e.getMessage();
+            }
         }
     }
 
-    private void saveRevision(long revision) {
-        Map<String, Object> saved = new LinkedHashMap<>();
-        saved.put("prefix", keys.prefix());
-        saved.put("revision", revision);
+    /** The saved copy of this prefix, or null (none, another prefix's, or unreadable: then everything is listed). */
+    private Saved load() {
+        if (!Files.exists(stateFile)) {
+            return null;
+        }
         try {
-            DurableFile.replace(revisionFile, JSON.writeValueAsBytes(saved));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot save the etcd revision in " + revisionFile, e);
+            JsonNode saved = JSON.readTree(stateFile.toFile());
+            if (!saved.path("prefix").asText().equals(keys.prefix())) {
+                return null;
+            }
+            List<ServiceSpec> specs = new ArrayList<>();
+            for (JsonNode s : saved.path("services")) {
+                specs.add(ServiceClaims.decode(JSON.writeValueAsBytes(s)));
+            }
+            List<Pod> remote = new ArrayList<>();
+            for (JsonNode p : saved.path("pods")) {
+                remote.add(JSON.treeToValue(p, Pod.class));
+            }
+            return new Saved(saved.path("revision").asLong(0), specs, remote);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("shunt agent: etcd: unreadable " + stateFile + " (" + e.getMessage() + "): listing everything");
+            return null;
         }
     }
 
@@ -629,6 +644,11 @@ final class EtcdMirror implements AutoCloseable {
                 out.put("podError", podError);
             }
         }
+        synchronized (saveLock) {
+            if (saveError != null) {
+                out.put("saveError", saveError);
+            }
+        }
     }
 
     @Override
@@ -642,5 +662,13 @@ final class EtcdMirror implements AutoCloseable {
             w.close();
         }
         podWriter.shutdownNow();
+        saver.shutdown(); // the newest copy queued is still written
+        try {
+            if (!saver.awaitTermination(10, TimeUnit.SECONDS)) {
+                System.err.println("shunt agent: etcd: the copy was not saved within 10 s; a restart lists or replays more");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
