@@ -63,6 +63,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'fail "a command failed at line $LINENO"' ERR
 
 launch_agent() { # k ttl: starts node k's agent against etcd (returns at once; wait_agent waits)
     local k=$1 ttl=$2
@@ -341,7 +342,7 @@ wait_peers 2 "ghost-b node1 node3"
 [ "$(fdb_count 2 $mac_b)" = 1 ] && [ "$(neigh_has 2 $mac_b)" = True ] || fail "node 2 after its restart: ghost-b's FDB entries $(fdb_count 2 $mac_b)"
 [ "$(fdb_has 2 $mac_a)" = False ] && [ "$(neigh_has 2 $mac_a)" = False ] || fail "node 2 kept ghost-a, deleted while it was down"
 late_ip=$(same_ip late)
-etcd2=$(status 2 | json 'd["etcd"]')
+etcd2=$(status 2 | json 'json.dumps(d["etcd"])')
 applied=$(echo "$etcd2" | json 'd["appliedRevision"]')
 [ "$applied" -ge "$rev" ] || fail "node 2 applied up to revision $applied, before the change at $rev"
 [ "$(echo "$etcd2" | json 'd["resumedFromRevision"] > 0 and d["changesApplied"] == 1')" = True ] \
