@@ -181,8 +181,8 @@ final class EtcdMirror implements AutoCloseable {
 
     /**
      * Applies what the watch delivered to the copy (under the agent's lock). Returns the revision
-     * reached and the file writes to make once the agent published it ({@link #applied}), or null
-     * if nothing was pending.
+     * reached, to hand to {@link #applied} once the agent published the copy, or null if nothing
+     * was pending.
      */
     Applied applyPending() {
         List<Object> batches;
