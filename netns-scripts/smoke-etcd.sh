@@ -54,7 +54,6 @@ fail() {
 cleanup() {
     set +e
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    pkill -f "$SERVER" 2>/dev/null
     for k in "${!AGENT[@]}"; do kill -TERM "${AGENT[$k]}" 2>/dev/null; done
     for k in "${!AGENT[@]}"; do wait "${AGENT[$k]}" 2>/dev/null; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
@@ -196,10 +195,11 @@ ok "node 4's agent SIGKILLed: gone from the FDB and neighbours of nodes 1-3 afte
 # ------------------------------------------------------------------ etcd killed during traffic
 before=$(subnets)
 bytes=1500000
-in_pod 2 web-2 timeout 60 "$PY" "$STREAM" recv 7300 50 >"$TMP/recv.json" &
+# (ip netns exec execs timeout, so $! is the process itself, for cleanup to stop)
+ip netns exec "$(pod_ns 2 web-2)" timeout 60 "$PY" "$STREAM" recv 7300 50 >"$TMP/recv.json" &
 recv_pid=$!; PIDS+=($recv_pid)
 for _ in $(seq 1 50); do in_pod 2 web-2 ss -ltn | grep -q ':7300 ' && break; sleep 0.1; done
-in_pod 1 c1 timeout 60 "$PY" "$STREAM" send "${IP[web-2]}" 7300 "$bytes" 14 >"$TMP/send.json" 2>"$TMP/send.err" &
+ip netns exec "$(pod_ns 1 c1)" timeout 60 "$PY" "$STREAM" send "${IP[web-2]}" 7300 "$bytes" 14 >"$TMP/send.json" 2>"$TMP/send.err" &
 send_pid=$!; PIDS+=($send_pid)
 sleep 2
 "$LAB" etcd kill
