@@ -11,6 +11,8 @@
 #                                    directory
 #   lab.sh add-node K                one more node namespace on the running cluster lab
 #   lab.sh del-node K                removes node K's namespace (and its pods' namespaces)
+#   lab.sh etcd kill                 SIGKILLs the cluster lab's etcd, keeping its data
+#   lab.sh etcd start                starts it again on the same data (after etcd kill)
 #   lab.sh down                      removes whichever lab is up, etcd and its data included
 set -euo pipefail
 
@@ -93,14 +95,26 @@ cluster_up() {
     local data
     data=$(mktemp -d /tmp/shunt-lab-etcd.XXXXXX)
     echo "$data" > "$RUN/etcd.data"
+    start_etcd
+    echo "lab up: $n nodes on $UL_NET.0/24, etcd on http://$ETCD_IP:2379 (data $data)"
+}
+
+# etcd in the underlay namespace on the data directory the lab recorded (a new one from
+# cluster_up, or the same one again after etcd kill); returns once it answers.
+start_etcd() {
+    local data
+    [ -f "$RUN/etcd.data" ] || { echo "the cluster lab is not up (no etcd data directory)" >&2; exit 1; }
+    data=$(cat "$RUN/etcd.data")
+    if [ -f "$RUN/etcd.pid" ] && kill -0 "$(cat "$RUN/etcd.pid")" 2>/dev/null; then
+        echo "etcd already runs (pid $(cat "$RUN/etcd.pid"))" >&2; exit 1
+    fi
     ip netns exec "$UL_NS" setsid etcd --name shunt-lab --data-dir "$data" \
         --listen-client-urls "http://$ETCD_IP:2379" --advertise-client-urls "http://$ETCD_IP:2379" \
         --listen-peer-urls "http://127.0.0.1:2380" --initial-advertise-peer-urls "http://127.0.0.1:2380" \
-        --initial-cluster "shunt-lab=http://127.0.0.1:2380" >"$data.log" 2>&1 9>&- &
+        --initial-cluster "shunt-lab=http://127.0.0.1:2380" >>"$data.log" 2>&1 9>&- &
     echo $! > "$RUN/etcd.pid"
     for _ in $(seq 1 100); do
         if ip netns exec "$UL_NS" etcdctl --endpoints "http://$ETCD_IP:2379" endpoint health >/dev/null 2>&1; then
-            echo "lab up: $n nodes on $UL_NET.0/24, etcd on http://$ETCD_IP:2379 (data $data)"
             return
         fi
         sleep 0.1
@@ -108,6 +122,16 @@ cluster_up() {
     echo "etcd did not come up; its log:" >&2
     cat "$data.log" >&2
     exit 1
+}
+
+# SIGKILL, as a crash would: the data directory stays for start_etcd.
+kill_etcd() {
+    [ -f "$RUN/etcd.pid" ] || { echo "no lab etcd runs" >&2; exit 1; }
+    local pid
+    pid=$(cat "$RUN/etcd.pid")
+    kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$RUN/etcd.pid"
 }
 
 stop_etcd() {
@@ -147,6 +171,12 @@ case "${1:-}" in
         fi ;;
     add-node) add_node "${2:-}" ;;
     del-node) del_node "${2:-}" ;;
+    etcd)
+        case "${2:-}" in
+            kill) kill_etcd ;;
+            start) start_etcd ;;
+            *) echo "usage: $0 etcd kill|start" >&2; exit 2 ;;
+        esac ;;
     down) down; echo "lab down" ;;
-    *) echo "usage: $0 up [--nodes N] | add-node K | del-node K | down" >&2; exit 2 ;;
+    *) echo "usage: $0 up [--nodes N] | add-node K | del-node K | etcd kill|start | down" >&2; exit 2 ;;
 esac

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of a Shunt node in the lab: builds if needed, brings the lab up, runs the
 # agent in the lab's node namespace, checks, fails loudly on the first miss, and tears everything
-# down on exit, also on failure. Usage: netns-scripts/smoke.sh [pods|services|cni|multinode|all]
-# (default: all; multinode is netns-scripts/smoke-multinode.sh, on the cluster lab; cni runs Debian's
-# podman (runc, busybox-static rootfs) on Shunt's network, docs/cni.md).
+# down on exit, also on failure. Usage: netns-scripts/smoke.sh [pods|services|cni|multinode|multinode-etcd|all]
+# (default: all; multinode is netns-scripts/smoke-multinode.sh and multinode-etcd
+# netns-scripts/smoke-etcd.sh, both on the cluster lab; cni runs Debian's podman (runc,
+# busybox-static rootfs) on Shunt's network, docs/cni.md).
 # SHUNT_AGENT_OPTS is appended to the agent's command line, e.g.
 #   SHUNT_AGENT_OPTS="--offloads on" netns-scripts/smoke.sh
 # Every loop here is bounded in count and time; all traffic stays inside the lab's namespaces.
@@ -11,11 +12,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 STAGE=${1:-all}
-case "$STAGE" in pods|services|cni|multinode|all) ;; *) echo "usage: $0 [pods|services|cni|multinode|all]" >&2; exit 2 ;; esac
+case "$STAGE" in pods|services|cni|multinode|multinode-etcd|all) ;; *) echo "usage: $0 [pods|services|cni|multinode|multinode-etcd|all]" >&2; exit 2 ;; esac
 
 . "$ROOT/netns-scripts/lib/common.sh"
 if [ "$STAGE" = multinode ]; then
     exec "$ROOT/netns-scripts/smoke-multinode.sh"
+fi
+if [ "$STAGE" = multinode-etcd ]; then
+    exec "$ROOT/netns-scripts/smoke-etcd.sh"
 fi
 . "$ROOT/netns-scripts/lib/podman.sh"
 SERVER=$ROOT/netns-scripts/lib/podserver.py
@@ -430,4 +434,5 @@ if [ "$STAGE" = all ]; then
     cleanup
     trap - EXIT
     "$ROOT/netns-scripts/smoke-multinode.sh"
+    "$ROOT/netns-scripts/smoke-etcd.sh"
 fi
