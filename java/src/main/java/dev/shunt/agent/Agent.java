@@ -356,7 +356,7 @@ public final class Agent implements AutoCloseable {
         if (etcdMirror != null) {
             ServiceSpec spec = stateApi.addServiceThroughEtcd(request);
             publishServices();
-            return services.view(services.get(spec.name()), pods.values());
+            return services.view(services.get(spec.name()), pods.values(), reachableRemotePods());
         }
         ServiceSpec spec = services.prepare(request, System.currentTimeMillis());
         serviceStore.save(spec);
@@ -368,7 +368,7 @@ public final class Agent implements AutoCloseable {
             serviceStore.remove(spec.name());
             throw e;
         }
-        return services.view(spec, pods.values());
+        return services.view(spec, pods.values(), reachableRemotePods());
     }
 
     public synchronized void deleteService(String name) {
@@ -388,7 +388,7 @@ public final class Agent implements AutoCloseable {
     }
 
     public synchronized List<ServiceRegistry.ServiceView> services() {
-        return services.all().stream().map(s -> services.view(s, pods.values())).toList();
+        return services.all().stream().map(s -> services.view(s, pods.values(), reachableRemotePods())).toList();
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.shunt.state.etcd.Change;
 import dev.shunt.state.etcd.Entry;
 import dev.shunt.state.etcd.EtcdConfig;
 import dev.shunt.state.etcd.EtcdStore;
+import dev.shunt.state.etcd.EtcdStoreException;
 import dev.shunt.state.etcd.Ipv4Subnet;
 import dev.shunt.state.etcd.KeyLayout;
 import dev.shunt.state.etcd.SubnetLease;
@@ -63,8 +64,7 @@ final class EtcdNodes implements AutoCloseable {
         EtcdStore store = EtcdStore.open(EtcdConfig.of(settings.endpoint()).withPrefix(settings.prefix()));
         try {
             SubnetOwner owner = new SubnetOwner(config.node(), underlay.getHostAddress(), VtepMac.forNode(config.node()).toString());
-            SubnetLease lease = store.claimSubnet(owner, Ipv4Subnet.parse(AgentConfig.CLUSTER_CIDR.toString()), 24,
-                    settings.leaseTtlSeconds());
+            SubnetLease lease = claimWhenReachable(store, owner, settings);
             EtcdNodes nodes = new EtcdNodes(settings, store, lease, config.node());
             lease.listen(nodes.leaseListener());
             System.err.println("shunt agent: etcd " + settings.endpoint() + ": " + (lease.reused() ? "kept" : "claimed")
@@ -73,6 +73,33 @@ final class EtcdNodes implements AutoCloseable {
         } catch (RuntimeException e) {
             store.close();
             throw e;
+        }
+    }
+
+    /**
+     * Claims the subnet, waiting for etcd as long as it is unreachable (as flannel does): nodes and
+     * etcd often start together, and an agent that gave up would leave its node without pods until
+     * someone restarted it. Every other failure (no free subnet, a refused request) ends the start.
+     */
+    private static SubnetLease claimWhenReachable(EtcdStore store, SubnetOwner owner, AgentConfig.EtcdSettings settings) {
+        long backoffMillis = 200;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return store.claimSubnet(owner, Ipv4Subnet.parse(AgentConfig.CLUSTER_CIDR.toString()), 24, settings.leaseTtlSeconds());
+            } catch (EtcdStoreException e) {
+                if (!e.unavailable()) {
+                    throw e;
+                }
+                System.err.println("shunt agent: etcd: cannot claim a subnet yet (attempt " + attempt + "), retrying in "
+                        + backoffMillis + " ms: " + e.getMessage());
+            }
+            try {
+                Thread.sleep(backoffMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for etcd at " + settings.endpoint(), e);
+            }
+            backoffMillis = Math.min(5000, backoffMillis * 2);
         }
     }
 

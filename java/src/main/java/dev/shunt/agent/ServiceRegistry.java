@@ -193,11 +193,14 @@ final class ServiceRegistry {
         return out;
     }
 
-    ServiceView view(ServiceSpec s, Collection<PodRecord> pods) {
+    /** The Service as the API shows it: its endpoints are the same pods {@link #resolve} gives the fast path. */
+    ServiceView view(ServiceSpec s, Collection<PodRecord> pods, Collection<dev.shunt.state.Pod> remote) {
         List<EndpointView> endpoints = new ArrayList<>();
         for (PodRecord pod : matching(s, pods)) {
             endpoints.add(new EndpointView(pod.name(), pod.ip(), node, !pod.terminating(), true, pod.terminating()));
         }
+        remote.stream().filter(p -> selects(s, p.labels())).sorted(Comparator.comparing(dev.shunt.state.Pod::name))
+                .forEach(p -> endpoints.add(new EndpointView(p.name(), p.ip(), p.node(), !p.terminating(), true, p.terminating())));
         return new ServiceView(s.name(), s.type(), s.clusterIp(), s.ports(), new TreeMap<>(s.selector()),
                 s.affinitySeconds() > 0 ? "ClientIP" : "None", s.affinitySeconds(), s.externalTrafficPolicy(),
                 s.internalTrafficPolicy(), endpoints, s.createdAtMillis());

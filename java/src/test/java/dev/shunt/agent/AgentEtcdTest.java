@@ -127,10 +127,23 @@ class AgentEtcdTest {
                         assertThat(back.path("podCidr").asText()).isEqualTo(subnets[i]);
                     }
 
-                    // B dies and comes back within its TTL: same subnet, and it still knows A and C.
+                    // B dies and comes back within its TTL while etcd is away: it waits for etcd (as flannel
+                    // does), then has the same subnet and still knows A and C.
                     agents[1].toHandle().destroyForcibly();
                     assertThat(agents[1].waitFor(10, TimeUnit.SECONDS)).isTrue();
-                    agents[1] = startAgent(nb, names[1], underlay[1], etcd.endpoint(), prefix, ttl[1], socks[1], null);
+                    etcd.kill();
+                    Process waiting = startProcess(nb, names[1], underlay[1], etcd.endpoint(), prefix, ttl[1], socks[1], null);
+                    long waitDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (System.nanoTime() < waitDeadline && waiting.isAlive()
+                            && !Files.readString(log(names[1])).contains("cannot claim a subnet yet (attempt 2)")) {
+                        Thread.sleep(100);
+                    }
+                    assertThat(waiting.isAlive()).as("B waits for etcd instead of giving up:\n" + Files.readString(log(names[1])))
+                            .isTrue();
+                    assertThat(Files.readString(log(names[1]))).contains("etcd unreachable");
+                    etcd.startOn(LabEtcd.CLIENT_PORT);
+                    agents[1] = waiting;
+                    awaitStatus(socks[1], st -> true, "B answers once etcd is back");
                     JsonNode b = awaitStatus(socks[1], st -> peerNames(st).size() == 2, "B's peers after its restart");
                     assertThat(b.path("podCidr").asText()).as("B keeps its subnet").isEqualTo(subnets[1]);
 

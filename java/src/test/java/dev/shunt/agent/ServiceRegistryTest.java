@@ -124,8 +124,18 @@ class ServiceRegistryTest {
         assertThat(s.endpoints()).extracting(e -> e.address().getHostAddress() + " " + e.nodeName() + " " + e.ready() + " "
                 + e.serving() + " " + e.terminating())
                 .containsExactly("10.244.1.1 n1 true true false", "10.244.1.2 n1 true true false", "10.244.1.3 n1 false true true");
-        assertThat(registry.view(registry.get("web"), pods).endpoints()).extracting(ServiceRegistry.EndpointView::pod)
+        assertThat(registry.view(registry.get("web"), pods, List.of()).endpoints()).extracting(ServiceRegistry.EndpointView::pod)
                 .containsExactly("w1", "w2", "w3");
+        // Another node's pods: the API lists the same endpoints the fast path gets, with their node.
+        List<dev.shunt.state.Pod> remote = List.of(
+                new dev.shunt.state.Pod("r1", "n2", Map.of("app", "web", "tier", "front"), "10.244.2.7", true),
+                new dev.shunt.state.Pod("r2", "n2", Map.of("app", "db"), "10.244.2.8", false));
+        assertThat(registry.resolve(pods, remote).getFirst().endpoints()).extracting(e -> e.address().getHostAddress() + " " + e.nodeName())
+                .containsExactly("10.244.1.1 n1", "10.244.1.2 n1", "10.244.1.3 n1", "10.244.2.7 n2");
+        assertThat(registry.view(registry.get("web"), pods, remote).endpoints())
+                .extracting(e -> e.pod() + " " + e.ip() + " " + e.node() + " " + e.ready() + " " + e.terminating())
+                .containsExactly("w1 10.244.1.1 n1 true false", "w2 10.244.1.2 n1 true false", "w3 10.244.1.3 n1 false true",
+                        "r1 10.244.2.7 n2 false true");
     }
 
     @Test
