@@ -149,6 +149,9 @@ public final class Agent implements AutoCloseable {
                 agent.publishServices();
             }
             agent.api = ApiServer.start(config.socket(), agent::handle);
+            if (etcd != null) {
+                etcd.rememberSubnet(config.stateDir());
+            }
             return agent;
         } catch (RuntimeException e) {
             if (etcd != null) {

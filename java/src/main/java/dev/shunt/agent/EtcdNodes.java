@@ -14,8 +14,12 @@ import dev.shunt.state.etcd.KeyLayout;
 import dev.shunt.state.etcd.SubnetLease;
 import dev.shunt.state.etcd.SubnetOwner;
 
+import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +39,8 @@ import java.util.TreeMap;
  * another thread and return.
  */
 final class EtcdNodes implements AutoCloseable {
+    /** In the state directory: the subnet this node claimed last, asked for again at the next claim. */
+    static final String SUBNET_FILE = "etcd-subnet";
     private final AgentConfig.EtcdSettings settings;
     private final EtcdStore store;
     private final SubnetLease lease;
@@ -64,7 +70,8 @@ final class EtcdNodes implements AutoCloseable {
         EtcdStore store = EtcdStore.open(EtcdConfig.of(settings.endpoint()).withPrefix(settings.prefix()));
         try {
             SubnetOwner owner = new SubnetOwner(config.node(), underlay.getHostAddress(), VtepMac.forNode(config.node()).toString());
-            SubnetLease lease = claimWhenReachable(store, owner, settings);
+            SubnetLease lease = claimWhenReachable(store, owner, settings,
+                    preferredSubnet(config, config.stateDir().resolve(SUBNET_FILE)));
             EtcdNodes nodes = new EtcdNodes(settings, store, lease, config.node());
             lease.listen(nodes.leaseListener());
             System.err.println("shunt agent: etcd " + settings.endpoint() + ": " + (lease.reused() ? "kept" : "claimed")
@@ -81,11 +88,13 @@ final class EtcdNodes implements AutoCloseable {
      * etcd often start together, and an agent that gave up would leave its node without pods until
      * someone restarted it. Every other failure (no free subnet, a refused request) ends the start.
      */
-    private static SubnetLease claimWhenReachable(EtcdStore store, SubnetOwner owner, AgentConfig.EtcdSettings settings) {
+    private static SubnetLease claimWhenReachable(EtcdStore store, SubnetOwner owner, AgentConfig.EtcdSettings settings,
+                                                  Ipv4Subnet preferred) {
         long backoffMillis = 200;
         for (int attempt = 1; ; attempt++) {
             try {
-                return store.claimSubnet(owner, Ipv4Subnet.parse(AgentConfig.CLUSTER_CIDR.toString()), 24, settings.leaseTtlSeconds());
+                return store.claimSubnet(owner, Ipv4Subnet.parse(AgentConfig.CLUSTER_CIDR.toString()), 24, settings.leaseTtlSeconds(),
+                        preferred);
             } catch (EtcdStoreException e) {
                 if (!e.unavailable()) {
                     throw e;
@@ -100,6 +109,37 @@ final class EtcdNodes implements AutoCloseable {
                 throw new IllegalStateException("interrupted while waiting for etcd at " + settings.endpoint(), e);
             }
             backoffMillis = Math.min(5000, backoffMillis * 2);
+        }
+    }
+
+    /**
+     * The subnet to ask for if the node's key is gone (its lease expired while the agent was down):
+     * {@code --pod-cidr} if given, else the one the last start claimed ({@code STATE/etcd-subnet}),
+     * so that pods adopted from that run keep addresses the cluster routes to this node (flannel
+     * reads its subnet.env for the same reason). A remembered subnet that cannot be read is ignored.
+     */
+    private static Ipv4Subnet preferredSubnet(AgentConfig config, Path remembered) {
+        if (config.podCidr() != null) {
+            return Ipv4Subnet.parse(config.podCidr().toString());
+        }
+        try {
+            return Files.exists(remembered) ? Ipv4Subnet.parse(Files.readString(remembered, StandardCharsets.US_ASCII).strip()) : null;
+        } catch (IOException | IllegalArgumentException e) {
+            System.err.println("shunt agent: etcd: ignoring " + remembered + ": " + e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Records the subnet for the next start ({@link #preferredSubnet}); called once the agent runs
+     * on it, so a start that failed (and gave a new claim back) leaves the old record alone.
+     */
+    void rememberSubnet(Path stateDir) {
+        Path remembered = stateDir.resolve(SUBNET_FILE);
+        try {
+            DurableFile.replace(remembered, (lease.subnet() + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            System.err.println("shunt agent: etcd: cannot remember subnet " + lease.subnet() + " in " + remembered + ": " + e);
         }
     }
 

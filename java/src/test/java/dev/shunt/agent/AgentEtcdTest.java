@@ -184,9 +184,14 @@ class AgentEtcdTest {
                     assertThat(etcd.etcdctl("get", "--prefix", prefix + "subnets/")).doesNotContain("\"node\":\"" + stray + "\"");
                     Files.deleteIfExists(Path.of("/dev/shm", "shunt-" + stray + "-conntrack"));
 
-                    // C comes back: it joins with a subnet of its own and A learns it again.
+                    // C comes back after its lease expired: it asks for the subnet its state directory
+                    // remembers (the failed starts above did not overwrite it), which is free again, so its
+                    // adopted pod keeps an address the cluster routes to C; A learns C again.
                     agents[2] = startAgent(nc, names[2], underlay[2], etcd.endpoint(), prefix, SHORT_TTL, socks[2], null);
                     awaitStatus(socks[0], st -> peerNames(st).contains(names[2]), "A learns C again");
+                    assertThat(awaitStatus(socks[2], st -> true, "C's status").path("podCidr").asText()).isEqualTo(subnets[2]);
+                    assertThat(etcd.etcdctl("get", cKey, "--print-value-only")).contains("\"node\":\"" + names[2] + "\"");
+                    assertThat(ping(podNamespaces.get(0), pc)).as("A's pod -> C's adopted pod after C came back").contains("1 received");
                     shunt("pod", "del", "pa", "--socket", socks[0].toString());
                     shunt("pod", "del", "pc", "--socket", socks[2].toString());
                 } finally {

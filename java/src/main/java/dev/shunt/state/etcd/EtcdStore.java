@@ -222,8 +222,9 @@ public final class EtcdStore implements AutoCloseable {
      *   <li>if a subnet key already names this node (a restarted agent), it is taken over: moved to
      *       the new lease with the current owner value, in one transaction that checks it did not
      *       change since it was read;</li>
-     *   <li>otherwise a free subnet of length {@code subnetPrefixLength} in {@code clusterCidr} is
-     *       picked at random among the first 100 free ones (never the first subnet, whose network
+     *   <li>otherwise {@code preferred} if it is given and free (the subnet this node held
+     *       before its lease expired), else a free subnet of length {@code subnetPrefixLength} in
+     *       {@code clusterCidr} is picked at random among the first 100 free ones (never the first subnet, whose network
      *       address is the cluster's) and created in one transaction that succeeds only if the key
      *       does not exist (create_revision == 0); if another node was faster, the next free one is
      *       tried.</li>
@@ -234,14 +235,27 @@ public final class EtcdStore implements AutoCloseable {
      * @throws EtcdStoreException if no subnet is free, or etcd is unreachable
      */
     public SubnetLease claimSubnet(SubnetOwner owner, Ipv4Subnet clusterCidr, int subnetPrefixLength, long leaseTtlSeconds) {
-        return claimSubnet(owner, clusterCidr, subnetPrefixLength, leaseTtlSeconds, RandomGenerator.getDefault(), candidate -> {});
+        return claimSubnet(owner, clusterCidr, subnetPrefixLength, leaseTtlSeconds, null);
+    }
+
+    /** @param preferred the subnet to take if it is free (null: none), see the list above */
+    public SubnetLease claimSubnet(SubnetOwner owner, Ipv4Subnet clusterCidr, int subnetPrefixLength, long leaseTtlSeconds,
+                                   Ipv4Subnet preferred) {
+        return claimSubnet(owner, clusterCidr, subnetPrefixLength, leaseTtlSeconds, RandomGenerator.getDefault(), candidate -> {},
+                preferred);
     }
 
     /** {@link #claimSubnet(SubnetOwner, Ipv4Subnet, int, long)} with the random source and a hook before each transaction (tests). */
     SubnetLease claimSubnet(SubnetOwner owner, Ipv4Subnet clusterCidr, int subnetPrefixLength, long leaseTtlSeconds,
                             RandomGenerator random, SubnetClaim.Hook hook) {
+        return claimSubnet(owner, clusterCidr, subnetPrefixLength, leaseTtlSeconds, random, hook, null);
+    }
+
+    private SubnetLease claimSubnet(SubnetOwner owner, Ipv4Subnet clusterCidr, int subnetPrefixLength, long leaseTtlSeconds,
+                                    RandomGenerator random, SubnetClaim.Hook hook, Ipv4Subnet preferred) {
         requireOpen();
-        SubnetLease lease = new SubnetClaim(this, owner, clusterCidr, subnetPrefixLength, leaseTtlSeconds, random, hook).claim();
+        SubnetLease lease = new SubnetClaim(this, owner, clusterCidr, subnetPrefixLength, leaseTtlSeconds, random, hook, preferred)
+                .claim();
         openLeases.add(lease);
         lease.startKeepAlive();
         return lease;

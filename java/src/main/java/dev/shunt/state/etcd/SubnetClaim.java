@@ -34,8 +34,11 @@ final class SubnetClaim {
     private final long ttlSeconds;
     private final RandomGenerator random;
     private final Hook hook;
+    /** The subnet to take if it is free (the one this node held before), or null. */
+    private final Ipv4Subnet preferred;
 
-    SubnetClaim(EtcdStore store, SubnetOwner owner, Ipv4Subnet cluster, int length, long ttlSeconds, RandomGenerator random, Hook hook) {
+    SubnetClaim(EtcdStore store, SubnetOwner owner, Ipv4Subnet cluster, int length, long ttlSeconds, RandomGenerator random, Hook hook,
+                Ipv4Subnet preferred) {
         if (length <= cluster.prefixLength() || length > 30) {
             throw new IllegalArgumentException("a node subnet of /" + length + " does not fit " + cluster
                     + ": use a length from /" + (cluster.prefixLength() + 1) + " to /30");
@@ -54,6 +57,7 @@ final class SubnetClaim {
         this.ttlSeconds = ttlSeconds;
         this.random = random;
         this.hook = hook;
+        this.preferred = preferred != null && preferred.prefixLength() == length && cluster.contains(preferred) ? preferred : null;
     }
 
     SubnetLease claim() {
@@ -126,8 +130,10 @@ final class SubnetClaim {
     }
 
     /**
-     * A random free subnet among the first {@link #PICK_AMONG} free ones. A subnet is free if no key
-     * overlaps it (keys of other lengths, e.g. from an older configuration, block what they cover).
+     * The preferred subnet if it is free (flannel asks for the one in its subnet.env first: a node
+     * back after its lease expired keeps its pods' addresses), else a random free subnet among the
+     * first {@link #PICK_AMONG} free ones. A subnet is free if no key overlaps it (keys of other
+     * lengths, e.g. from an older configuration, block what they cover).
      */
     private Optional<Ipv4Subnet> pickFree(Snapshot subnets) {
         int count = (int) cluster.subnetCount(length);
@@ -149,6 +155,9 @@ final class SubnetClaim {
             } else if (cluster.contains(subnet)) {
                 taken.set((int) index(subnet.network()));
             }
+        }
+        if (preferred != null && !taken.get((int) index(preferred.network()))) {
+            return Optional.of(preferred);
         }
         List<Integer> free = new ArrayList<>();
         for (int i = taken.nextClearBit(0); i < count && free.size() < PICK_AMONG; i = taken.nextClearBit(i + 1)) {

@@ -253,6 +253,31 @@ class EtcdStoreTest {
     }
 
     @Test
+    void aNodeBackAfterItsLeaseExpiredGetsThePreferredSubnetIfFreeAndAnotherIfNot(@TempDir Path dir) {
+        Ipv4Subnet cluster = Ipv4Subnet.parse("10.244.0.0/16");
+        Ipv4Subnet wanted = Ipv4Subnet.parse("10.244.77.0/24");
+        try (LabEtcd etcd = LabEtcd.start(ns, dir); EtcdStore store = open(etcd.endpoint())) {
+            SubnetLease n1 = store.claimSubnet(owner("n1", 11), cluster, 24, 30, wanted);
+            assertThat(n1.subnet()).isEqualTo(wanted);
+            assertThat(n1.reused()).isFalse();
+            assertThat(etcdctl(etcd, "get", store.keys().subnets() + "10.244.77.0-24", "--print-value-only"))
+                    .contains("\"node\":\"n1\"");
+            // n2 asks for the same one (a stale preference): it is taken, so n2 gets a random free one.
+            SubnetLease n2 = store.claimSubnet(owner("n2", 12), cluster, 24, 30, wanted);
+            assertThat(n2.subnet()).isNotEqualTo(wanted);
+            assertThat(cluster.contains(n2.subnet())).isTrue();
+            // A preference outside the cluster CIDR, or of another length, is not a claim: ignored.
+            SubnetLease n3 = store.claimSubnet(owner("n3", 13), cluster, 24, 30, Ipv4Subnet.parse("10.245.1.0/24"));
+            SubnetLease n4 = store.claimSubnet(owner("n4", 14), cluster, 24, 30, Ipv4Subnet.parse("10.244.78.0/23"));
+            assertThat(List.of(n3.subnet(), n4.subnet())).allSatisfy(s -> {
+                assertThat(cluster.contains(s)).isTrue();
+                assertThat(s.prefixLength()).isEqualTo(24);
+            });
+            assertThat(store.list(store.keys().subnets()).entries()).hasSize(4);
+        }
+    }
+
+    @Test
     void aLiveLeaseOutlivesItsTtlAndADeadNodesSubnetGoesToAnotherOnlyAfterItExpired(@TempDir Path dir) throws Exception {
         Ipv4Subnet cluster = Ipv4Subnet.parse("10.244.0.0/23"); // exactly one subnet to hand out: 10.244.1.0/24
         try (LabEtcd etcd = LabEtcd.start(ns, dir);
