@@ -11,11 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -280,37 +275,9 @@ class AgentEtcdStateTest {
         return null;
     }
 
-    /**
-     * A server on 8080 in {@code serverNs} (bound to {@code serverIp}) answers "hello from" + the
-     * client's address; a client in {@code clientNs} connects to {@code clusterIp}:80.
-     */
+    /** A server on 8080 in {@code serverNs} answers a client in {@code clientNs} connecting to {@code clusterIp}:80. */
     private static String tcpRoundTrip(String clientNs, String serverNs, String serverIp, String clusterIp) throws Exception {
-        try (ServerSocketChannel listener = NetworkNamespace.named(serverNs).call(() -> {
-            ServerSocketChannel l = ServerSocketChannel.open();
-            l.bind(new InetSocketAddress(serverIp, 8080));
-            return l;
-        })) {
-            CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
-                try (SocketChannel c = listener.accept()) {
-                    String peer = ((InetSocketAddress) c.getRemoteAddress()).getAddress().getHostAddress();
-                    c.write(ByteBuffer.wrap(("hello from " + peer).getBytes(StandardCharsets.UTF_8)));
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            });
-            String got = NetworkNamespace.named(clientNs).call(() -> {
-                try (SocketChannel c = SocketChannel.open()) {
-                    c.socket().connect(new InetSocketAddress(clusterIp, 80), 5000);
-                    ByteBuffer buf = ByteBuffer.allocate(64);
-                    while (c.read(buf) >= 0 && buf.hasRemaining()) {
-                        // until the server closes
-                    }
-                    return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8);
-                }
-            });
-            served.get(10, TimeUnit.SECONDS);
-            return got;
-        }
+        return PodTcp.roundTrip(clientNs, serverNs, serverIp, 8080, clusterIp, 80);
     }
 
     private Path log(String node) {
@@ -349,19 +316,7 @@ class AgentEtcdStateTest {
     }
 
     private static JsonNode awaitStatus(Path sock, Predicate<JsonNode> ok, String what) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        JsonNode last = null;
-        while (System.nanoTime() < deadline) {
-            Result r = shunt("status", "--json", "--socket", sock.toString());
-            if (r.exit() == 0) {
-                last = JSON.readTree(r.out());
-                if (ok.test(last)) {
-                    return last;
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("not within 30 s: " + what + "; last status: " + last);
+        return AgentStatusPoll.await(sock, 30, ok, what);
     }
 
     private static void awaitTrue(Call<Boolean> ok, String what) throws Exception {

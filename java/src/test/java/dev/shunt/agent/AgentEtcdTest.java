@@ -262,21 +262,9 @@ class AgentEtcdTest {
                 + Files.readString(log(node)));
     }
 
-    /** Polls the status until {@code ok} holds (15 s at most: longer than any lease TTL here plus etcd's expiry check). */
+    /** 15 s: longer than any lease TTL here plus etcd's expiry check. */
     private static JsonNode awaitStatus(Path sock, Predicate<JsonNode> ok, String what) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        JsonNode last = null;
-        while (System.nanoTime() < deadline) {
-            Result r = shunt("status", "--json", "--socket", sock.toString());
-            if (r.exit() == 0) {
-                last = JSON.readTree(r.out());
-                if (ok.test(last)) {
-                    return last;
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("not within 15 s: " + what + "; last status: " + last);
+        return AgentStatusPoll.await(sock, 15, ok, what);
     }
 
     private static Set<String> peerNames(JsonNode status) {

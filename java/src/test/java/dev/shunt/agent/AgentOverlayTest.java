@@ -3,7 +3,6 @@ package dev.shunt.agent;
 import dev.shunt.ipam.Cidr;
 import dev.shunt.lab.ScratchNamespace;
 import dev.shunt.lab.Witness;
-import dev.shunt.netns.NetworkNamespace;
 import dev.shunt.overlay.OverlayPeer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -11,11 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -191,35 +185,7 @@ class AgentOverlayTest {
         return tcpRoundTrip(client, server, server.ip(), port, port);
     }
 
-    /**
-     * A server on {@code serverPort} in {@code server}'s namespace answers "hello from" + the
-     * client's address; the client connects to {@code host:port}; returns what the client read.
-     */
     private static String tcpRoundTrip(PodRecord client, PodRecord server, String host, int port, int serverPort) throws Exception {
-        try (ServerSocketChannel listener = NetworkNamespace.named(server.netns()).call(() -> {
-            ServerSocketChannel l = ServerSocketChannel.open();
-            l.bind(new InetSocketAddress(server.ip(), serverPort));
-            return l;
-        })) {
-            CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
-                try (SocketChannel c = listener.accept()) {
-                    String peer = ((InetSocketAddress) c.getRemoteAddress()).getAddress().getHostAddress();
-                    c.write(ByteBuffer.wrap(("hello from " + peer).getBytes(StandardCharsets.UTF_8)));
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            });
-            String got = NetworkNamespace.named(client.netns()).call(() -> {
-                try (SocketChannel c = SocketChannel.open(new InetSocketAddress(host, port))) {
-                    ByteBuffer b = ByteBuffer.allocate(64);
-                    while (c.read(b) >= 0 && b.hasRemaining()) {
-                        // until the server closes
-                    }
-                    return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
-                }
-            });
-            served.get(10, TimeUnit.SECONDS);
-            return got;
-        }
+        return PodTcp.roundTrip(client.netns(), server.netns(), server.ip(), serverPort, host, port);
     }
 }
