@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shunt.cli.CliTest.Result;
 import dev.shunt.lab.LabEtcd;
 import dev.shunt.lab.ScratchNamespace;
-import dev.shunt.lab.Witness;
 import dev.shunt.netns.NetworkNamespace;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -68,17 +67,7 @@ class AgentEtcdStateTest {
         try (ScratchNamespace br = ScratchNamespace.create("sbr"); ScratchNamespace na = ScratchNamespace.create("sa");
              ScratchNamespace nb = ScratchNamespace.create("sb")) {
             ScratchNamespace[] nodes = {na, nb};
-            Witness.run(List.of("ip", "-n", br.name(), "link", "add", "shunt-br0", "type", "bridge"));
-            Witness.run(List.of("ip", "-n", br.name(), "addr", "add", ETCD_IP + "/24", "dev", "shunt-br0"));
-            Witness.run(List.of("ip", "-n", br.name(), "link", "set", "shunt-br0", "up"));
-            for (int i = 0; i < 2; i++) {
-                String veth = "shunt-s" + i + suffix;
-                Witness.run(List.of("ip", "-n", br.name(), "link", "add", veth + "b", "type", "veth", "peer", "name", "eth0",
-                        "netns", nodes[i].name()));
-                Witness.run(List.of("ip", "-n", br.name(), "link", "set", veth + "b", "master", "shunt-br0", "up"));
-                Witness.run(List.of("ip", "-n", nodes[i].name(), "addr", "add", underlay[i] + "/24", "dev", "eth0"));
-                Witness.run(List.of("ip", "-n", nodes[i].name(), "link", "set", "eth0", "up"));
-            }
+            TestUnderlay.build(br, ETCD_IP, nodes, underlay, "shunt-s" + suffix + "-");
             try (LabEtcd etcd = LabEtcd.startOnUnderlay(br, ETCD_IP, Files.createDirectories(dir.resolve("etcd")))) {
                 try {
                     Path sockA = dir.resolve("a.sock");

@@ -58,17 +58,7 @@ class AgentEtcdTest {
         try (ScratchNamespace br = ScratchNamespace.create("ebr"); ScratchNamespace na = ScratchNamespace.create("ea");
              ScratchNamespace nb = ScratchNamespace.create("eb"); ScratchNamespace nc = ScratchNamespace.create("ec")) {
             ScratchNamespace[] nodes = {na, nb, nc};
-            Witness.run(List.of("ip", "-n", br.name(), "link", "add", "shunt-br0", "type", "bridge"));
-            Witness.run(List.of("ip", "-n", br.name(), "addr", "add", ETCD_IP + "/24", "dev", "shunt-br0"));
-            Witness.run(List.of("ip", "-n", br.name(), "link", "set", "shunt-br0", "up"));
-            for (int i = 0; i < 3; i++) {
-                String veth = "shunt-e" + i + suffix;
-                Witness.run(List.of("ip", "-n", br.name(), "link", "add", veth + "b", "type", "veth", "peer", "name", "eth0",
-                        "netns", nodes[i].name()));
-                Witness.run(List.of("ip", "-n", br.name(), "link", "set", veth + "b", "master", "shunt-br0", "up"));
-                Witness.run(List.of("ip", "-n", nodes[i].name(), "addr", "add", underlay[i] + "/24", "dev", "eth0"));
-                Witness.run(List.of("ip", "-n", nodes[i].name(), "link", "set", "eth0", "up"));
-            }
+            TestUnderlay.build(br, ETCD_IP, nodes, underlay, "shunt-e" + suffix + "-");
             try (LabEtcd etcd = LabEtcd.startOnUnderlay(br, ETCD_IP, Files.createDirectories(dir.resolve("etcd")))) {
                 try {
                     Path[] socks = {dir.resolve("a.sock"), dir.resolve("b.sock"), dir.resolve("c.sock")};
