@@ -149,7 +149,7 @@ class AgentOffloadTest {
      * client writes {@link #BULK} seeded bytes and shuts its output, the server hashes what it read
      * and answers with {@link #BULK} bytes of another seed, which the client hashes.
      */
-    private static void transfer(PodRecord from, PodRecord to, String host, int port, long seed) throws Exception {
+    static void transfer(PodRecord from, PodRecord to, String host, int port, long seed) throws Exception {
         byte[] up = random(seed);
         byte[] down = random(seed + 100);
         try (ServerSocketChannel listener = NetworkNamespace.named(to.netns())
@@ -259,7 +259,7 @@ class AgentOffloadTest {
     }
 
     /** nstat inside the namespace: absolute values (-a), zeros too (-z), history untouched (-s). */
-    private static Map<String, Long> nstat(String ns) {
+    static Map<String, Long> nstat(String ns) {
         String out = Witness.run(List.of("ip", "netns", "exec", ns, "nstat", "-asz", "TcpInCsumErrors", "UdpInCsumErrors"));
         Map<String, Long> values = new java.util.HashMap<>();
         for (String line : out.split("\n")) {
