@@ -286,16 +286,7 @@ class AgentEtcdStateTest {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log(node).toFile())).start();
         processes.add(p);
         // Generous: a liveness bound on a loaded 2-core machine (etcd's first commits, a JVM start), not a timing.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline && p.isAlive()) {
-            if (shunt("status", "--json", "--socket", sock.toString()).exit() == 0) {
-                return p;
-            }
-            Thread.sleep(100);
-        }
-        p.destroyForcibly();
-        throw new AssertionError("agent " + node + " did not answer within 60 s (alive: " + p.isAlive() + "):\n"
-                + Files.readString(log(node)));
+        return AgentStatusPoll.awaitApi(p, node, sock, 60, log(node));
     }
 
     private static JsonNode status(Path sock) throws Exception {

@@ -239,17 +239,8 @@ class AgentEtcdTest {
     /** Starts an agent and waits (20 s at most) until its API answers. */
     private Process startAgent(ScratchNamespace ns, String node, String underlayIp, String etcd, String prefix, long ttl,
                                Path sock, String podCidr) throws Exception {
-        Process p = startProcess(ns, node, underlayIp, etcd, prefix, ttl, sock, podCidr);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline && p.isAlive()) {
-            if (shunt("status", "--json", "--socket", sock.toString()).exit() == 0) {
-                return p;
-            }
-            Thread.sleep(100);
-        }
-        p.destroyForcibly();
-        throw new AssertionError("agent " + node + " did not answer within 20 s (alive: " + p.isAlive() + "):\n"
-                + Files.readString(log(node)));
+        return AgentStatusPoll.awaitApi(startProcess(ns, node, underlayIp, etcd, prefix, ttl, sock, podCidr), node, sock, 20,
+                log(node));
     }
 
     /** 15 s: longer than any lease TTL here plus etcd's expiry check. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shunt.cli.CliTest.Result;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -35,5 +36,22 @@ final class AgentStatusPoll {
             Thread.sleep(100);
         }
         throw new AssertionError("not within " + seconds + " s: " + what + "; last status: " + last);
+    }
+
+    /**
+     * Waits until the API of the agent process {@code p} answers on {@code sock}, for at most
+     * {@code seconds}; if it does not (or the process exits), kills it and fails with its log.
+     */
+    static Process awaitApi(Process p, String node, Path sock, long seconds, Path log) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            if (shunt("status", "--json", "--socket", sock.toString()).exit() == 0) {
+                return p;
+            }
+            Thread.sleep(100);
+        }
+        p.destroyForcibly();
+        throw new AssertionError("agent " + node + " did not answer within " + seconds + " s (alive: " + p.isAlive() + "):\n"
+                + Files.readString(log));
     }
 }
