@@ -179,9 +179,10 @@ final class ServiceRegistry {
                 Inet4Address ip = (Inet4Address) InetAddress.ofLiteral(pod.ip());
                 endpoints.add(new Endpoint(ip, node, !pod.terminating(), true, pod.terminating()));
             }
-            remote.stream().filter(p -> selects(s, p.labels())).sorted(Comparator.comparing(dev.shunt.state.Pod::name))
-                    .forEach(p -> endpoints.add(new Endpoint((Inet4Address) InetAddress.ofLiteral(p.ip()), p.node(),
-                            !p.terminating(), true, p.terminating())));
+            for (dev.shunt.state.Pod pod : matchingRemote(s, remote)) {
+                Inet4Address ip = (Inet4Address) InetAddress.ofLiteral(pod.ip());
+                endpoints.add(new Endpoint(ip, pod.node(), !pod.terminating(), true, pod.terminating()));
+            }
             List<ServicePort> ports = new ArrayList<>();
             for (ServiceSpec.Port p : s.ports()) {
                 ports.add(new ServicePort(p.name(), Protocol.parse(p.protocol()), p.port(), p.targetPort(), p.nodePort()));
@@ -199,8 +200,9 @@ final class ServiceRegistry {
         for (PodRecord pod : matching(s, pods)) {
             endpoints.add(new EndpointView(pod.name(), pod.ip(), node, !pod.terminating(), true, pod.terminating()));
         }
-        remote.stream().filter(p -> selects(s, p.labels())).sorted(Comparator.comparing(dev.shunt.state.Pod::name))
-                .forEach(p -> endpoints.add(new EndpointView(p.name(), p.ip(), p.node(), !p.terminating(), true, p.terminating())));
+        for (dev.shunt.state.Pod pod : matchingRemote(s, remote)) {
+            endpoints.add(new EndpointView(pod.name(), pod.ip(), pod.node(), !pod.terminating(), true, pod.terminating()));
+        }
         return new ServiceView(s.name(), s.type(), s.clusterIp(), s.ports(), new TreeMap<>(s.selector()),
                 s.affinitySeconds() > 0 ? "ClientIP" : "None", s.affinitySeconds(), s.externalTrafficPolicy(),
                 s.internalTrafficPolicy(), endpoints, s.createdAtMillis());
@@ -208,6 +210,10 @@ final class ServiceRegistry {
 
     private static boolean selects(ServiceSpec s, Map<String, String> labels) {
         return s.selector().entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+    }
+
+    private static List<dev.shunt.state.Pod> matchingRemote(ServiceSpec s, Collection<dev.shunt.state.Pod> remote) {
+        return remote.stream().filter(p -> selects(s, p.labels())).sorted(Comparator.comparing(dev.shunt.state.Pod::name)).toList();
     }
 
     private static List<PodRecord> matching(ServiceSpec s, Collection<PodRecord> pods) {
