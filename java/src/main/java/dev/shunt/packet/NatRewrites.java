@@ -130,46 +130,73 @@ public final class NatRewrites {
      */
     public static void ipv4Forward(MemorySegment s, long l3, long l4, int protocol, long oldIps, int oldPorts,
             long newIps, int newPorts, boolean partial) {
-        // TTL, protocol and header checksum in one 32-bit word.
-        int ttlWord = i32(s, l3 + Ipv4View.TTL_OFFSET);
+        ipv4Forward(s, l3, l4, protocol, oldIps, oldPorts, newIps, newPorts, partial, i32(s, l3 + Ipv4View.TTL_OFFSET),
+                u16(s, l4 + checksumOffset(protocol)));
+    }
+
+    /**
+     * {@link #ipv4Forward(MemorySegment, long, long, int, long, int, long, int, boolean)} for a caller
+     * that has read the packet already: {@code ttlWord} is the IPv4 header's 32 bits at its TTL
+     * (TTL, protocol, header checksum) and {@code l4Checksum} the TCP or UDP checksum field, both
+     * as they are in the packet ({@link PacketMeta#ipv4TtlWord()}, {@link PacketMeta#l4Checksum()}).
+     * Without IPv4 options (the L4 header right after the 20-byte IP header) the rewrite is three
+     * stores: TTL to source address, destination address and ports, and the L4 checksum.
+     */
+    public static void ipv4Forward(MemorySegment s, long l3, long l4, int protocol, long oldIps, int oldPorts,
+            long newIps, int newPorts, boolean partial, int ttlWord, int l4Checksum) {
         int oldTtlProto = ttlWord >>> 16;
         int newTtlProto = oldTtlProto - 0x0100;
         long ipDelta = (~oldTtlProto & 0xFFFF) + newTtlProto;
         long pseudoDelta = 0;
         if (newIps != oldIps) {
-            setI64(s, l3 + Ipv4View.SRC_OFFSET, newIps);
             pseudoDelta = words(~oldIps) + words(newIps);
             ipDelta += pseudoDelta;
         }
         int ipChecksum = ~Checksums.fold((~ttlWord & 0xFFFF) + ipDelta) & 0xFFFF;
-        setI32(s, l3 + Ipv4View.TTL_OFFSET, newTtlProto << 16 | ipChecksum);
+        int newTtlWord = newTtlProto << 16 | ipChecksum;
         long l4Delta = pseudoDelta;
-        if (newPorts != oldPorts) {
-            setI32(s, l4 + TcpView.SRC_PORT_OFFSET, newPorts);
-            if (!partial) { // ports sit in the bytes the NIC or kernel will sum later
-                l4Delta += (~oldPorts >>> 16) + (~oldPorts & 0xFFFF) + (newPorts >>> 16) + (newPorts & 0xFFFF);
+        if (newPorts != oldPorts && !partial) { // with partial, the ports sit in the bytes the NIC or kernel will sum later
+            l4Delta += (~oldPorts >>> 16) + (~oldPorts & 0xFFFF) + (newPorts >>> 16) + (newPorts & 0xFFFF);
+        }
+        if (l4 == l3 + Ipv4View.MIN_LENGTH) {
+            // Bytes 8-15 of the IP header (TTL, protocol, checksum, source), then 16-23 (destination
+            // and the L4 ports): unchanged bytes are written back as they were.
+            setI64(s, l3 + Ipv4View.TTL_OFFSET, (long) newTtlWord << 32 | newIps >>> 32);
+            setI64(s, l3 + Ipv4View.DST_OFFSET, newIps << 32 | newPorts & 0xFFFF_FFFFL);
+        } else {
+            setI32(s, l3 + Ipv4View.TTL_OFFSET, newTtlWord);
+            if (newIps != oldIps) {
+                setI64(s, l3 + Ipv4View.SRC_OFFSET, newIps);
+            }
+            if (newPorts != oldPorts) {
+                setI32(s, l4 + TcpView.SRC_PORT_OFFSET, newPorts);
             }
         }
-        if (pseudoDelta != 0 || l4Delta != 0) {
-            patchL4Checksum(s, l4, protocol, l4Delta, partial);
+        if (l4Delta != 0) {
+            int checksum = patchedL4Checksum(l4Checksum, protocol, l4Delta, partial);
+            if (checksum != l4Checksum) {
+                setU16(s, l4 + checksumOffset(protocol), checksum);
+            }
         }
     }
 
-    /** Adds {@code delta} (a sum of {@code ~old + new} words) to a TCP or UDP checksum field. */
-    private static void patchL4Checksum(MemorySegment s, long l4, int protocol, long delta, boolean partial) {
-        long l4Delta = delta;
-        long field = l4 + (protocol == IPPROTO_UDP ? UdpView.CHECKSUM_OFFSET : TcpView.CHECKSUM_OFFSET);
-        int checksum = u16(s, field);
+    private static int checksumOffset(int protocol) {
+        return protocol == IPPROTO_UDP ? UdpView.CHECKSUM_OFFSET : TcpView.CHECKSUM_OFFSET;
+    }
+
+    /** A TCP or UDP checksum field after adding {@code delta} (a sum of {@code ~old + new} words). */
+    private static int patchedL4Checksum(int checksum, int protocol, long delta, boolean partial) {
         if (partial) {
-            setU16(s, field, Checksums.fold(checksum + l4Delta));
-        } else if (protocol == IPPROTO_UDP) {
-            if (checksum != Checksums.UDP_NO_CHECKSUM) {
-                int c = ~Checksums.fold((~checksum & 0xFFFF) + l4Delta) & 0xFFFF;
-                setU16(s, field, c == 0 ? 0xFFFF : c);
-            }
-        } else {
-            setU16(s, field, ~Checksums.fold((~checksum & 0xFFFF) + l4Delta) & 0xFFFF);
+            return Checksums.fold(checksum + delta);
         }
+        if (protocol == IPPROTO_UDP) {
+            if (checksum == Checksums.UDP_NO_CHECKSUM) {
+                return checksum;
+            }
+            int c = ~Checksums.fold((~checksum & 0xFFFF) + delta) & 0xFFFF;
+            return c == 0 ? 0xFFFF : c;
+        }
+        return ~Checksums.fold((~checksum & 0xFFFF) + delta) & 0xFFFF;
     }
 
     /** Sum of the four 16-bit words of {@code v}. */

@@ -34,6 +34,7 @@ public final class PacketMeta {
     long dstHigh;
     long dstLow;
     int ttl;
+    int ipv4TtlWord;
     int arpOperation;
     boolean fragment;
     boolean fragmentHeader;
@@ -48,6 +49,7 @@ public final class PacketMeta {
     int srcPort;
     int dstPort;
     int tcpFlags;
+    int l4Checksum;
     int icmpType;
     int icmpCode;
     int icmpEchoId;
@@ -87,12 +89,13 @@ public final class PacketMeta {
         l3HeaderLength = 0;
         src4 = dst4 = 0;
         ttl = 0;
+        ipv4TtlWord = 0;
         dontFragment = false;
         l4Protocol = 0;
         l4Offset = ABSENT;
         payloadOffset = ABSENT;
         payloadLength = 0;
-        srcPort = dstPort = tcpFlags = 0;
+        srcPort = dstPort = tcpFlags = l4Checksum = 0;
         if (touched != 0) {
             resetGroups();
         }
@@ -151,6 +154,11 @@ public final class PacketMeta {
     public long dstLow() { return dstLow; }
     /** IPv4 TTL or IPv6 hop limit. */
     public int ttl() { return ttl; }
+    /**
+     * IPv4: the header's 32 bits from the TTL on (TTL, protocol, header checksum) as received, so a
+     * rewrite need not read them again ({@link NatRewrites#ipv4Forward}); 0 otherwise.
+     */
+    public int ipv4TtlWord() { return ipv4TtlWord; }
     public int arpOperation() { return arpOperation; }
     /** A real fragment: more-fragments set or a non-zero offset (an IPv6 atomic fragment is not). */
     public boolean isFragment() { return fragment; }
@@ -173,6 +181,8 @@ public final class PacketMeta {
     public int srcPort() { return srcPort; }
     public int dstPort() { return dstPort; }
     public int tcpFlags() { return tcpFlags; }
+    /** The TCP or UDP checksum field as received (0 for other protocols and non-first fragments). */
+    public int l4Checksum() { return l4Checksum; }
     public int icmpType() { return icmpType; }
     public int icmpCode() { return icmpCode; }
     /** Echo request/reply identifier (ICMP and ICMPv6). */

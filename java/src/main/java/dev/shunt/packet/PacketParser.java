@@ -135,6 +135,7 @@ public final class PacketParser {
         meta.src4 = (int) w1;
         meta.dst4 = dst;
         meta.ttl = (int) (w1 >>> 56);
+        meta.ipv4TtlWord = (int) (w1 >>> 32);
         meta.dontFragment = (flags & Ipv4View.FLAG_DF) != 0;
         meta.l4Protocol = (int) (w1 >>> 48) & 0xFF;
         meta.l4Offset = l3 + Ipv4View.MIN_LENGTH;
@@ -146,7 +147,9 @@ public final class PacketParser {
             return false;
         }
         long ports = i64(s, l4);
-        int offsetAndFlags = u16(s, l4 + TcpView.DATA_OFFSET_OFFSET);
+        // Data offset and flags, window, checksum, urgent pointer.
+        long w = i64(s, l4 + TcpView.DATA_OFFSET_OFFSET);
+        int offsetAndFlags = (int) (w >>> 48);
         int headerLength = (offsetAndFlags >>> 12) * 4;
         if (headerLength < TcpView.MIN_LENGTH || headerLength > available) {
             return false;
@@ -154,6 +157,7 @@ public final class PacketParser {
         meta.srcPort = (int) (ports >>> 48);
         meta.dstPort = (int) (ports >>> 32) & 0xFFFF;
         meta.tcpFlags = offsetAndFlags & 0xFF;
+        meta.l4Checksum = (int) (w >>> 16) & 0xFFFF;
         meta.payloadOffset = l4 + headerLength;
         meta.payloadLength = (int) (available - headerLength);
         return true;
@@ -172,6 +176,7 @@ public final class PacketParser {
         meta.srcPort = (int) (header >>> 48);
         meta.dstPort = (int) (header >>> 32) & 0xFFFF;
         meta.tcpFlags = 0;
+        meta.l4Checksum = (int) header & 0xFFFF;
         meta.payloadOffset = l4 + UdpView.LENGTH;
         meta.payloadLength = udpLength - UdpView.LENGTH;
         return true;
@@ -255,6 +260,7 @@ public final class PacketParser {
         meta.l3HeaderLength = headerLength;
         meta.l3End = l3 + totalLength;
         meta.ttl = (int) (w1 >>> 56);
+        meta.ipv4TtlWord = (int) (w1 >>> 32);
         meta.src4 = (int) w1;
         meta.dst4 = dst;
         meta.l4Protocol = protocol;
@@ -445,7 +451,8 @@ public final class PacketParser {
             return TRUNCATED_TCP;
         }
         long ports = i64(s, l4); // source port, destination port, sequence number
-        int offsetAndFlags = u16(s, l4 + TcpView.DATA_OFFSET_OFFSET);
+        long w = i64(s, l4 + TcpView.DATA_OFFSET_OFFSET); // data offset and flags, window, checksum, urgent pointer
+        int offsetAndFlags = (int) (w >>> 48);
         int headerLength = (offsetAndFlags >>> 12) * 4;
         if (headerLength < TcpView.MIN_LENGTH || headerLength > available) {
             return BAD_TCP_DATA_OFFSET;
@@ -457,6 +464,7 @@ public final class PacketParser {
         meta.srcPort = (int) (ports >>> 48);
         meta.dstPort = (int) (ports >>> 32) & 0xFFFF;
         meta.tcpFlags = offsetAndFlags & 0xFF;
+        meta.l4Checksum = (int) (w >>> 16) & 0xFFFF;
         meta.payloadOffset = l4 + headerLength;
         meta.payloadLength = (int) (available - headerLength);
         return OK;
@@ -480,6 +488,7 @@ public final class PacketParser {
         }
         meta.srcPort = (int) (header >>> 48);
         meta.dstPort = (int) (header >>> 32) & 0xFFFF;
+        meta.l4Checksum = (int) header & 0xFFFF;
         meta.payloadOffset = l4 + UdpView.LENGTH;
         meta.payloadLength = length - UdpView.LENGTH;
         return OK;
