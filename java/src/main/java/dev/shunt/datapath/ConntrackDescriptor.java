@@ -42,10 +42,12 @@ public final class ConntrackDescriptor {
     /** "SHUNTCT1" read as a big-endian long; stored in native order. */
     public static final long MAGIC = 0x5348554e54435431L;
     /**
-     * 2: one-line entries (counters inside, last-seen derived, creation time and ids in the extras
-     * area) and the one-multiplication index hash; version 1 tables are formatted anew.
+     * 3: each direction's ports next to the protocol/state/flags word (one read matches a tuple's
+     * ports and protocol) and one counter word per direction (packets and bytes, low 32 bits each,
+     * one read-modify-write per packet). 2 had one-line entries with separate counters and the
+     * one-multiplication index hash; older tables are formatted anew.
      */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
 
     // ---------------------------------------------------------------- header (all 8-aligned)
     public static final int H_MAGIC = 0; // long
@@ -90,19 +92,25 @@ public final class ConntrackDescriptor {
     public static final int E_ORIG_PORTS = 16; // int: srcPort << 16 | dstPort
     /** Free-list link while the entry is free (the tuple is dead then). */
     public static final int E_FREE_NEXT = E_ORIG_PORTS; // int
-    public static final int E_REPLY_PORTS = 20; // int
-    public static final int E_PROTOCOL = 24; // byte
-    public static final int E_TCP_STATE = 25; // byte, TcpState.*
-    public static final int E_FLAGS = 26; // short, FLAG_*
+    // The protocol/state/flags word sits between the two directions' ports, so the 8 bytes at
+    // E_ORIG_PORTS + 4 * direction hold that direction's ports and the word.
+    public static final int E_PROTOCOL = 20; // byte
+    public static final int E_TCP_STATE = 21; // byte, TcpState.*
+    public static final int E_FLAGS = 22; // short, FLAG_*
+    public static final int E_REPLY_PORTS = 24; // int
     /** Bits 32-47 of the original direction's packet counter; the reply's follow at +2. */
     public static final int E_ORIG_PACKETS_HIGH = 28; // short
     public static final int E_REPLY_PACKETS_HIGH = 30; // short
     public static final int E_EXPIRES_AT = 32; // long: last seen + timeout of the current state
-    public static final int E_ORIG_BYTES = 40; // long; the reply's follow at +8
-    public static final int E_REPLY_BYTES = 48; // long
-    /** Bits 0-31 of the original direction's packet counter; the reply's follow at +4. */
-    public static final int E_ORIG_PACKETS = 56; // int
-    public static final int E_REPLY_PACKETS = 60; // int
+    /**
+     * The original direction's counters: bits 0-31 of its packet count in the high half, bits 0-31
+     * of its byte count in the low half (a long in native order); the reply's follow at +8.
+     */
+    public static final int E_ORIG_COUNTERS = 40; // long
+    public static final int E_REPLY_COUNTERS = 48; // long
+    /** Bits 32-63 of the original direction's byte counter; the reply's follow at +4. */
+    public static final int E_ORIG_BYTES_HIGH = 56; // int
+    public static final int E_REPLY_BYTES_HIGH = 60; // int
     public static final int ENTRY_SIZE = 64;
     public static final int ENTRY_SHIFT = 6;
 

@@ -85,9 +85,9 @@ public final class ConntrackSnapshot {
             int servicePortId = s.get(JAVA_INT, extra + X_SERVICE_PORT_ID);
             long expiresAt = s.get(JAVA_LONG, off + E_EXPIRES_AT);
             long origPackets = ConntrackTable.packets(s, off, ConntrackTable.ORIGINAL);
-            long origBytes = s.get(JAVA_LONG, off + E_ORIG_BYTES);
+            long origBytes = ConntrackTable.bytes(s, off, ConntrackTable.ORIGINAL);
             long replyPackets = ConntrackTable.packets(s, off, ConntrackTable.REPLY);
-            long replyBytes = s.get(JAVA_LONG, off + E_REPLY_BYTES);
+            long replyBytes = ConntrackTable.bytes(s, off, ConntrackTable.REPLY);
             int flagsNow = s.get(JAVA_SHORT, off + E_FLAGS) & 0xffff;
             // Not stored: the expiry time minus the timeout of the state read with it (ConntrackTable#lastSeen).
             long lastSeen = expiresAt - timeouts.timeout(protocol, tcpState, (flagsNow & FLAG_SEEN_REPLY) != 0);

@@ -187,18 +187,28 @@ public final class ConntrackTable {
      * is freed and counts as a miss.
      */
     public int lookup(int srcIp, int dstIp, int srcPort, int dstPort, int protocol, long now) {
-        int ref = find(ips(srcIp, dstIp), ports(srcPort, dstPort), protocol & 0xff);
+        long ips = ips(srcIp, dstIp);
+        int ports = ports(srcPort, dstPort);
+        protocol &= 0xff;
+        int hash = hash(ips, ports, protocol, seed, seedB);
+        int ref = find(hash, ips, ports, protocol);
         if (ref >= 0 && now - segment.get(JAVA_LONG, entry(ref >>> 1) + E_EXPIRES_AT) >= 0) {
             free(ref >>> 1, H_EXPIRED);
             ref = MISS;
         }
-        lastMissed = ref < 0;
         if (ref >= 0) {
+            lastMissed = false;
             pendingHits++;
-        } else {
-            pendingMisses++;
+            return ref;
         }
-        return ref;
+        // Kept for the insert that usually follows a miss (not on a hit: four stores per packet fewer).
+        lastIps = ips;
+        lastPorts = ports;
+        lastProtocol = protocol;
+        lastHash = hash;
+        lastMissed = true;
+        pendingMisses++;
+        return MISS;
     }
 
     /**
@@ -267,9 +277,9 @@ public final class ConntrackTable {
         int f = FLAG_IN_USE | (flags & CALLER_FLAGS) | (single ? FLAG_SINGLE_KEY : 0);
         segment.set(JAVA_LONG, off + E_EXPIRES_AT, now + timeouts[ConntrackTimeouts.slot(protocol, TcpState.NONE, false)]);
         segment.set(JAVA_INT, off + E_ORIG_PACKETS_HIGH, 0); // both directions' high shorts
-        segment.set(JAVA_LONG, off + E_ORIG_BYTES, 0);
-        segment.set(JAVA_LONG, off + E_REPLY_BYTES, 0);
-        segment.set(JAVA_LONG, off + E_ORIG_PACKETS, 0); // both directions' low ints
+        segment.set(JAVA_LONG, off + E_ORIG_COUNTERS, 0);
+        segment.set(JAVA_LONG, off + E_REPLY_COUNTERS, 0);
+        segment.set(JAVA_LONG, off + E_ORIG_BYTES_HIGH, 0); // both directions' high ints
         long x = extra(e);
         segment.set(JAVA_LONG, x + X_CREATED, now);
         segment.set(JAVA_INT, x + X_SERVICE_PORT_ID, servicePortId);
@@ -301,33 +311,60 @@ public final class ConntrackTable {
         long timeout;
         // The steady state of a TCP connection, nearly every packet: ESTABLISHED and assured, the
         // reply already seen if this is one, no SYN, FIN or RST. TcpState.next keeps ESTABLISHED and
-        // no flag changes, so the word is not rewritten and the timeout is known.
-        int need = FLAG_ASSURED | (direction == REPLY ? FLAG_SEEN_REPLY : 0);
-        if ((word & protocolStateFlags(0xff, 0xff, need)) == protocolStateFlags(IPPROTO_TCP, TcpState.ESTABLISHED, need)
+        // no flag changes, so the word is not rewritten and the timeout is known. (The rest is in
+        // methods of its own: this one must stay under C2's FreqInlineSize, 325 bytecodes, or the
+        // pipeline calls it instead of inlining it.)
+        if ((word & STEADY_MASK[direction]) == STEADY_WORD[direction]
                 && (tcpFlags & (TcpState.TCP_SYN | TcpState.TCP_FIN | TcpState.TCP_RST)) == 0) {
             state = TcpState.ESTABLISHED;
             timeout = establishedTimeout;
         } else {
-            int next = nextWord(word, tcpFlags, direction);
-            if (next != word) {
-                segment.set(JAVA_INT, off + E_PROTOCOL, next);
-            }
+            int next = transition(off, word, tcpFlags, direction);
             state = stateOf(next);
-            timeout = timeouts[ConntrackTimeouts.slot(protocolOf(next), state, (flagsOf(next) & FLAG_SEEN_REPLY) != 0)];
+            timeout = timeoutOf(next);
         }
         segment.set(JAVA_LONG, off + E_EXPIRES_AT, now + timeout);
-        // The counters share the entry's cache line; the reply direction's sit 8 (bytes) and 4 (packets) after.
-        long b = off + E_ORIG_BYTES + ((long) direction << 3);
-        segment.set(JAVA_LONG, b, segment.get(JAVA_LONG, b) + bytes);
-        long p = off + E_ORIG_PACKETS + ((long) direction << 2);
-        int packets = segment.get(JAVA_INT, p) + 1;
-        segment.set(JAVA_INT, p, packets);
-        if (packets == 0) {
-            carryPackets(off, direction);
+        // Packets and bytes, low 32 bits each, in one word (the reply direction's 8 bytes after):
+        // one packet adds 1 to the high half and its length to the low half, unless either half
+        // would wrap (every 4 GiB or 2^32 packets), which carryCounters does in full.
+        long c = off + E_ORIG_COUNTERS + ((long) direction << 3);
+        long counters = segment.get(JAVA_LONG, c);
+        if ((counters & 0xFFFF_FFFFL) + (bytes & 0xFFFF_FFFFL) <= 0xFFFF_FFFFL && (counters >>> 32) != 0xFFFF_FFFFL) {
+            segment.set(JAVA_LONG, c, counters + (1L << 32) + (bytes & 0xFFFF_FFFFL));
+        } else {
+            carryCounters(off, direction, counters, bytes);
         }
-        advanceClock(now);
+        // advanceClock(now), written out: in the pipeline's compilation this call comes late
+        // enough that C2 stops inlining (NodeCountInliningCutoff), and a call per packet for a
+        // compare that is false but once per batch costs more than the compare.
+        if (now - clock > 0) {
+            clock = now;
+            segment.set(JAVA_LONG, H_CLOCK, now);
+        }
         return state;
     }
+
+    /** {@link #update} off the steady path: the entry's new word, written if it changed. */
+    private int transition(long off, int word, int tcpFlags, int direction) {
+        int next = nextWord(word, tcpFlags, direction);
+        if (next != word) {
+            segment.set(JAVA_INT, off + E_PROTOCOL, next);
+        }
+        return next;
+    }
+
+    /** The timeout of a flow whose protocol/state/flags word is {@code word}. */
+    private long timeoutOf(int word) {
+        return timeouts[ConntrackTimeouts.slot(protocolOf(word), stateOf(word), (flagsOf(word) & FLAG_SEEN_REPLY) != 0)];
+    }
+
+    // update's steady-state test per direction: the bits that must match, and their values
+    // (TCP, ESTABLISHED, assured, and for a reply packet the reply seen).
+    private static final int[] STEADY_MASK = {
+        protocolStateFlags(0xff, 0xff, FLAG_ASSURED), protocolStateFlags(0xff, 0xff, FLAG_ASSURED | FLAG_SEEN_REPLY)};
+    private static final int[] STEADY_WORD = {
+        protocolStateFlags(IPPROTO_TCP, TcpState.ESTABLISHED, FLAG_ASSURED),
+        protocolStateFlags(IPPROTO_TCP, TcpState.ESTABLISHED, FLAG_ASSURED | FLAG_SEEN_REPLY)};
 
     /** The protocol/state/flags word after a packet with {@code tcpFlags} travelling in {@code direction}. */
     private static int nextWord(int word, int tcpFlags, int direction) {
@@ -347,10 +384,19 @@ public final class ConntrackTable {
         return protocolStateFlags(protocol, state, flags);
     }
 
-    /** The low 32 bits of a packet counter wrapped: bits 32-47 go up by one. */
-    private void carryPackets(long off, int direction) {
-        long high = off + E_ORIG_PACKETS_HIGH + ((long) direction << 1);
-        segment.set(JAVA_SHORT, high, (short) (segment.get(JAVA_SHORT, high) + 1));
+    /** {@link #update}'s counting when a low half wraps: the carry goes to the high bits. */
+    private void carryCounters(long off, int direction, long counters, int bytes) {
+        long lowBytes = (counters & 0xFFFF_FFFFL) + (bytes & 0xFFFF_FFFFL);
+        long lowPackets = (counters >>> 32) + 1;
+        segment.set(JAVA_LONG, off + E_ORIG_COUNTERS + ((long) direction << 3), lowPackets << 32 | lowBytes & 0xFFFF_FFFFL);
+        if (lowBytes >>> 32 != 0) {
+            long high = off + E_ORIG_BYTES_HIGH + ((long) direction << 2);
+            segment.set(JAVA_INT, high, segment.get(JAVA_INT, high) + 1);
+        }
+        if (lowPackets >>> 32 != 0) {
+            long high = off + E_ORIG_PACKETS_HIGH + ((long) direction << 1);
+            segment.set(JAVA_SHORT, high, (short) (segment.get(JAVA_SHORT, high) + 1));
+        }
     }
 
     /** The TCP state after the packet and the entry flags that go with it, as {@code flags << 8 | state}. */
@@ -368,7 +414,7 @@ public final class ConntrackTable {
         return flags << 8 | next;
     }
 
-    // The int at E_PROTOCOL in native order: protocol (byte 24), TCP state (byte 25), flags (short at 26).
+    // The int at E_PROTOCOL in native order: protocol (byte 20), TCP state (byte 21), flags (short at 22).
     static int protocolOf(int word) {
         return LITTLE_ENDIAN ? word & 0xff : word >>> 24;
     }
@@ -511,16 +557,7 @@ public final class ConntrackTable {
         return Hashing.mix(seed ^ 0x9e3779b97f4a7c15L);
     }
 
-    /** The ref ({@code entry << 1 | direction}) of the tuple, expired or not, or -1. */
-    private int find(long ips, int ports, int protocol) {
-        int hash = hash(ips, ports, protocol, seed, seedB);
-        lastIps = ips;
-        lastPorts = ports;
-        lastProtocol = protocol;
-        lastHash = hash;
-        return find(hash, ips, ports, protocol);
-    }
-
+    /** The ref ({@code entry << 1 | direction}) of the tuple of this hash, expired or not, or -1. */
     private int find(int hash, long ips, int ports, int protocol) {
         int mask = index.mask();
         for (int i = hash & mask; ; i = (i + 1) & mask) {
@@ -532,10 +569,13 @@ public final class ConntrackTable {
                 int ref = ConntrackIndex.refOf(v);
                 long off = entry(ref >>> 1);
                 int dir = ref & 1;
-                // The reply fields sit 8 (ips) and 4 (ports) bytes after the original ones.
+                // The reply ips sit 8 bytes after the original ones; the 8 bytes 4 * dir after
+                // E_ORIG_PORTS hold this direction's ports and the protocol/state/flags word.
+                long portsAndWord = segment.get(JAVA_LONG, off + E_ORIG_PORTS + ((long) dir << 2));
+                int portsShift = (LITTLE_ENDIAN ? dir : dir ^ 1) << 5;
+                int word = (int) (portsAndWord >>> (32 - portsShift));
                 if (segment.get(JAVA_LONG, off + E_ORIG_IPS + ((long) dir << 3)) == ips
-                        && segment.get(JAVA_INT, off + E_ORIG_PORTS + ((long) dir << 2)) == ports
-                        && (segment.get(JAVA_BYTE, off + E_PROTOCOL) & 0xff) == protocol) {
+                        && (int) (portsAndWord >>> portsShift) == ports && protocolOf(word) == protocol) {
                     return ref;
                 }
             }
@@ -697,13 +737,20 @@ public final class ConntrackTable {
 
     /** A 48-bit packet counter from its low int and high short (a reader racing a carry may see it off by 2^32). */
     static long packets(MemorySegment segment, long off, int direction) {
-        long low = segment.get(JAVA_INT, off + E_ORIG_PACKETS + ((long) direction << 2)) & 0xffffffffL;
+        long low = segment.get(JAVA_LONG, off + E_ORIG_COUNTERS + ((long) direction << 3)) >>> 32;
         long high = segment.get(JAVA_SHORT, off + E_ORIG_PACKETS_HIGH + ((long) direction << 1)) & 0xffffL;
         return high << 32 | low;
     }
 
     public long bytes(int h, int direction) {
-        return segment.get(JAVA_LONG, entry(h >>> 1) + E_ORIG_BYTES + ((long) direction << 3));
+        return bytes(segment, entry(h >>> 1), direction);
+    }
+
+    /** A 64-bit byte counter from its low and high ints (a reader racing a carry may see it off by 2^32). */
+    static long bytes(MemorySegment segment, long off, int direction) {
+        long low = segment.get(JAVA_LONG, off + E_ORIG_COUNTERS + ((long) direction << 3)) & 0xffffffffL;
+        long high = segment.get(JAVA_INT, off + E_ORIG_BYTES_HIGH + ((long) direction << 2)) & 0xffffffffL;
+        return high << 32 | low;
     }
 
     /** The Service VIP (original destination); meaningful with {@link ConntrackDescriptor#FLAG_DNAT}. */
@@ -734,7 +781,7 @@ public final class ConntrackTable {
 
     /** {@link #natSrcPort} and {@link #natDstPort} in one read, as {@code src << 16 | dst}. */
     public int natPorts(int h) {
-        return Integer.rotateLeft(segment.get(JAVA_INT, entry(h >>> 1) + E_ORIG_PORTS + ((long) (h & 1 ^ 1) << 2)), 16);
+        return Integer.rotateLeft(segment.get(JAVA_INT, entry(h >>> 1) + E_ORIG_PORTS + ((long) (h & 1 ^ 1) << 3)), 16);
     }
 
     // ================================================================ table counters

@@ -100,7 +100,8 @@ class ConntrackPersistenceTest {
         ConntrackTable t = populated();
         assertRefused(corrupt(t, H_MAGIC, 0x1234L), "bad magic 0x1234");
         assertRefused(corrupt(t, H_MAGIC, Long.reverseBytes(MAGIC)), "other byte order");
-        assertRefused(corruptInt(t, H_VERSION, 1), "layout version 1, this agent reads version 2");
+        assertRefused(corruptInt(t, H_VERSION, 1), "layout version 1, this agent reads version 3");
+        assertRefused(corruptInt(t, H_VERSION, 2), "layout version 2, this agent reads version 3");
         assertRefused(corruptInt(t, H_ENTRY_SIZE, 96), "entry size is 96");
         assertRefused(corruptInt(t, H_CAPACITY, 4 * N), "index slots for capacity 4000 is 8192, this agent's layout has 16384");
         assertRefused(corruptInt(t, H_CAPACITY, 2 * N - 1), "says capacity 1999");

@@ -306,7 +306,8 @@ class ConntrackTableTest {
     @Test
     void everythingAnEstablishedPacketTouchesIsInTheEntrysLine() {
         int[] hot = {E_ORIG_IPS, E_REPLY_IPS, E_ORIG_PORTS, E_REPLY_PORTS, E_PROTOCOL, E_TCP_STATE, E_FLAGS,
-            E_ORIG_PACKETS_HIGH, E_REPLY_PACKETS_HIGH, E_EXPIRES_AT, E_ORIG_BYTES, E_REPLY_BYTES, E_ORIG_PACKETS, E_REPLY_PACKETS};
+            E_ORIG_PACKETS_HIGH, E_REPLY_PACKETS_HIGH, E_EXPIRES_AT, E_ORIG_COUNTERS, E_REPLY_COUNTERS, E_ORIG_BYTES_HIGH,
+            E_REPLY_BYTES_HIGH};
         for (int off : hot) {
             assertThat(off).isBetween(0, ENTRY_SIZE - 1);
         }
@@ -321,8 +322,8 @@ class ConntrackTableTest {
         int h = insertDnat(t, 40000, IPPROTO_UDP, T0);
         long off = t.entry(entryIndex(h));
         // 2^32 - 1 packets so far in the reply direction, 2^33 - 1 in the original one
-        t.segment().set(JAVA_INT, off + E_REPLY_PACKETS, -1);
-        t.segment().set(JAVA_INT, off + E_ORIG_PACKETS, -1);
+        t.segment().set(JAVA_LONG, off + E_REPLY_COUNTERS, 0xFFFF_FFFFL << 32);
+        t.segment().set(JAVA_LONG, off + E_ORIG_COUNTERS, 0xFFFF_FFFFL << 32);
         t.segment().set(JAVA_SHORT, off + E_ORIG_PACKETS_HIGH, (short) 1);
         assertThat(t.packets(h, REPLY)).isEqualTo((1L << 32) - 1);
         assertThat(t.packets(h, ORIGINAL)).isEqualTo((1L << 33) - 1);
@@ -334,6 +335,54 @@ class ConntrackTableTest {
         assertThat(t.bytes(h, ORIGINAL)).isEqualTo(200);
         assertThat(t.bytes(h, REPLY)).isEqualTo(100);
         assertThat(t.flags(h) & FLAG_ASSURED).as("the flags next to the high bits are intact").isEqualTo(FLAG_ASSURED);
+    }
+
+    @Test
+    void anUpdateAfterAPurgeSeesTheFlagsThePurgeWrote() {
+        // update reuses the word its lookup read; a drain between the two must not be undone
+        ConntrackTable t = table(64);
+        int h = insertDnat(t, 40000, IPPROTO_TCP, T0);
+        t.update(h, TcpState.TCP_SYN, ORIGINAL, 60, T0);
+        t.update(h | REPLY, TcpState.TCP_SYN | TcpState.TCP_ACK, REPLY, 60, T0);
+        t.update(h, TcpState.TCP_ACK, ORIGINAL, 52, T0);
+        assertThat(t.tcpState(h)).isEqualTo(TcpState.ESTABLISHED);
+
+        assertThat(t.lookup(CLIENT, VIP, 40000, 80, IPPROTO_TCP, T0 + S)).isEqualTo(h);
+        assertThat(t.purgeBackend(BACKEND, 8080, IPPROTO_TCP, true)).isZero(); // drained, not removed
+        assertThat(t.flags(h) & FLAG_DRAINING).isNotZero();
+        t.update(h, TcpState.TCP_FIN | TcpState.TCP_ACK, ORIGINAL, 52, T0 + S);
+        assertThat(t.flags(h) & FLAG_DRAINING).as("the drain mark survives the FIN's state change").isNotZero();
+        assertThat(t.flags(h) & FLAG_FIN_ORIGINAL).isNotZero();
+
+        // and a flow freed and replaced between a lookup and an update starts clean
+        assertThat(t.lookup(CLIENT, VIP, 40000, 80, IPPROTO_TCP, T0 + 2 * S)).isEqualTo(h);
+        assertThat(t.remove(h)).isTrue();
+        int again = insertDnat(t, 40000, IPPROTO_UDP, T0 + 2 * S);
+        assertThat(entryIndex(again)).isEqualTo(entryIndex(h));
+        t.update(again, 0, ORIGINAL, 100, T0 + 2 * S);
+        assertThat(t.protocol(again)).isEqualTo(IPPROTO_UDP);
+        assertThat(t.flags(again) & (FLAG_DRAINING | FLAG_FIN_ORIGINAL | FLAG_ASSURED)).isZero();
+    }
+
+    @Test
+    void byteCountersCarryIntoTheirHighBits() {
+        ConntrackTable t = table(64);
+        int h = insertDnat(t, 40000, IPPROTO_UDP, T0);
+        long off = t.entry(entryIndex(h));
+        // 3 packets and 2^32 - 50 bytes so far in the original direction, 2^33 + 10 bytes in the reply one
+        t.segment().set(JAVA_LONG, off + E_ORIG_COUNTERS, 3L << 32 | 0xFFFF_FFCEL);
+        t.segment().set(JAVA_LONG, off + E_REPLY_COUNTERS, 10);
+        t.segment().set(JAVA_INT, off + E_REPLY_BYTES_HIGH, 2);
+        assertThat(t.bytes(h, ORIGINAL)).isEqualTo((1L << 32) - 50);
+        assertThat(t.bytes(h, REPLY)).isEqualTo((1L << 33) + 10);
+        t.update(h, 0, ORIGINAL, 49, T0);
+        assertThat(t.bytes(h, ORIGINAL)).as("one byte short of the carry").isEqualTo((1L << 32) - 1);
+        t.update(h, 0, ORIGINAL, 1500, T0);
+        t.update(h | REPLY, 0, REPLY, 1500, T0);
+        assertThat(t.bytes(h, ORIGINAL)).isEqualTo((1L << 32) - 1 + 1500);
+        assertThat(t.packets(h, ORIGINAL)).isEqualTo(5);
+        assertThat(t.bytes(h, REPLY)).isEqualTo((1L << 33) + 1510);
+        assertThat(t.packets(h, REPLY)).isEqualTo(1);
     }
 
     @Test
