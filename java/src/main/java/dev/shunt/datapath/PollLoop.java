@@ -108,6 +108,9 @@ public final class PollLoop implements AutoCloseable {
                         Thread.yield();
                     } else {
                         sleeps++;
+                        // Idle: the pipeline sweeps connection tracking only a few entries per
+                        // batch, so quiet time does the rest (also after a timed-out wait).
+                        pipeline.expireIdle(now);
                         epoll.await(MAX_SLEEP_MS);
                         // A wake-up is usually a packet, and its conversation goes on: spin again.
                         lastWork = System.nanoTime();
