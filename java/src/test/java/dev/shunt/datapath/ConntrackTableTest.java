@@ -24,6 +24,15 @@ class ConntrackTableTest {
         return t.insert(CLIENT, VIP, clientPort, 80, proto, BACKEND, CLIENT, 8080, clientPort, FLAG_DNAT, 3, 7, now);
     }
 
+    /** {@link #insertDnat} of a TCP flow taken through its handshake (60-byte SYN, SYN+ACK, ACK): ESTABLISHED. */
+    static int establishedDnat(ConntrackTable t, int clientPort, long now) {
+        int h = insertDnat(t, clientPort, IPPROTO_TCP, now);
+        t.update(h, TcpState.TCP_SYN, ORIGINAL, 60, now);
+        t.update(h | REPLY, TcpState.TCP_SYN | TcpState.TCP_ACK, REPLY, 60, now);
+        t.update(h, TcpState.TCP_ACK, ORIGINAL, 60, now);
+        return h;
+    }
+
     @Test
     void bothDirectionsOfADnatFlowAreFound() {
         ConntrackTable t = table(64);
@@ -222,10 +231,7 @@ class ConntrackTableTest {
     @Test
     void purgeBackendDrainsConnectionsOrPurgesAll() {
         ConntrackTable t = table(64);
-        int established = insertDnat(t, 1, IPPROTO_TCP, T0);
-        t.update(established, TcpState.TCP_SYN, ORIGINAL, 60, T0);
-        t.update(established | REPLY, TcpState.TCP_SYN | TcpState.TCP_ACK, REPLY, 60, T0);
-        t.update(established, TcpState.TCP_ACK, ORIGINAL, 60, T0);
+        int established = establishedDnat(t, 1, T0);
         int handshake = insertDnat(t, 2, IPPROTO_TCP, T0);
         t.update(handshake, TcpState.TCP_SYN, ORIGINAL, 60, T0);
         int udpOneWay = insertDnat(t, 3, IPPROTO_UDP, T0);
@@ -339,12 +345,9 @@ class ConntrackTableTest {
 
     @Test
     void anUpdateAfterAPurgeSeesTheFlagsThePurgeWrote() {
-        // update reuses the word its lookup read; a drain between the two must not be undone
+        // a drain written between a packet's lookup and its update must survive the update's state change
         ConntrackTable t = table(64);
-        int h = insertDnat(t, 40000, IPPROTO_TCP, T0);
-        t.update(h, TcpState.TCP_SYN, ORIGINAL, 60, T0);
-        t.update(h | REPLY, TcpState.TCP_SYN | TcpState.TCP_ACK, REPLY, 60, T0);
-        t.update(h, TcpState.TCP_ACK, ORIGINAL, 52, T0);
+        int h = establishedDnat(t, 40000, T0);
         assertThat(t.tcpState(h)).isEqualTo(TcpState.ESTABLISHED);
 
         assertThat(t.lookup(CLIENT, VIP, 40000, 80, IPPROTO_TCP, T0 + S)).isEqualTo(h);
