@@ -25,8 +25,11 @@ public final class ForwardingTable {
     private final long[] remoteMacs;
     private final int nodeCidrPrefixLength;
     private final int remoteMask;
-    private final IntMap podPorts;
-    private final long[] podMacs;
+    // Local pods, open addressing over two parallel arrays: the address (0: empty slot) and the
+    // next hop (port << 48 | MAC). A probe loads both at one index, so the hop's load does not
+    // wait for the key's, as a map to an index into a separate MAC array would make it.
+    private final int[] podKeys;
+    private final long[] podHops;
     private final IntMap remoteNodes;
     private final int[] podIpByPort;
     private final int nodeAddress;
@@ -44,17 +47,21 @@ public final class ForwardingTable {
         b.remoteMacs.forEach((node, mac) -> remoteMacs[node] = mac);
         this.nodeCidrPrefixLength = b.nodeCidrPrefixLength;
         this.remoteMask = mask(b.nodeCidrPrefixLength);
-        this.podPorts = new IntMap(b.pods.size());
-        this.podMacs = new long[b.pods.size()];
+        int podSlots = Integer.highestOneBit(Math.max(4, b.pods.size() * 2 - 1)) << 1;
+        this.podKeys = new int[podSlots];
+        this.podHops = new long[podSlots];
         int maxPort = Math.max(hostPort, overlayPort);
         for (long[] pod : b.pods.values()) {
             maxPort = Math.max(maxPort, (int) pod[0]);
         }
         this.podIpByPort = new int[maxPort + 1];
-        int i = 0;
         for (Map.Entry<Integer, long[]> pod : b.pods.entrySet()) {
-            podPorts.put(pod.getKey(), (i << 16) | (int) pod.getValue()[0]);
-            podMacs[i++] = pod.getValue()[1];
+            int slot = IntMap.spread(pod.getKey()) & (podSlots - 1);
+            while (podKeys[slot] != 0 && podKeys[slot] != pod.getKey()) {
+                slot = (slot + 1) & (podSlots - 1);
+            }
+            podKeys[slot] = pod.getKey();
+            podHops[slot] = pod.getValue()[0] << 48 | pod.getValue()[1] & 0xFFFF_FFFF_FFFFL;
             podIpByPort[(int) pod.getValue()[0]] = pod.getKey();
         }
         this.remoteNodes = new IntMap(b.remoteCidrs.size());
@@ -69,14 +76,30 @@ public final class ForwardingTable {
 
     /** The port of the local pod with address {@code ip}, or {@link #NO_PORT}. */
     public int podPort(int ip) {
-        int v = podPorts.get(ip);
-        return v == IntMap.MISSING ? NO_PORT : v & 0xffff;
+        int slot = podSlot(ip);
+        return slot < 0 ? NO_PORT : hopPort(podHops[slot]);
     }
 
     /** The MAC of the local pod {@code ip}; call only after {@link #podPort} found it. */
     public long podMac(int ip) {
-        int v = podPorts.get(ip);
-        return v == IntMap.MISSING ? 0 : podMacs[v >>> 16];
+        int slot = podSlot(ip);
+        return slot < 0 ? 0 : hopMac(podHops[slot]);
+    }
+
+    /** The slot of local pod {@code ip} in podKeys and podHops, or -1. */
+    private int podSlot(int ip) {
+        int[] keys = podKeys;
+        int mask = keys.length - 1;
+        for (int slot = IntMap.spread(ip) & mask; ip != 0; slot = (slot + 1) & mask) {
+            int key = keys[slot];
+            if (key == ip) {
+                return slot;
+            }
+            if (key == 0) {
+                break;
+            }
+        }
+        return -1;
     }
 
     /**
@@ -126,9 +149,9 @@ public final class ForwardingTable {
      * MAC, else the overlay port and the remote node's VTEP MAC, else the host port and host MAC.
      */
     public long nextHop(int ip) {
-        int v = podPorts.get(ip);
-        if (v != IntMap.MISSING) {
-            return ((long) (v & 0xffff) << 48) | podMacs[v >>> 16];
+        int slot = podSlot(ip);
+        if (slot >= 0) {
+            return podHops[slot];
         }
         if (overlayPort != NO_PORT) {
             int node = remoteNodes.get(ip & remoteMask);
@@ -182,6 +205,9 @@ public final class ForwardingTable {
         public Builder pod(int ip, int port, long mac) {
             if (port < 0 || port > 0xffff) {
                 throw new IllegalArgumentException("port id " + port + " is outside 0-65535");
+            }
+            if (ip == 0) {
+                throw new IllegalArgumentException("0.0.0.0 is no pod address");
             }
             pods.put(ip, new long[] {port, mac});
             return this;
@@ -261,7 +287,7 @@ public final class ForwardingTable {
             return MISSING;
         }
 
-        private static int spread(int key) {
+        static int spread(int key) {
             int h = key * 0x9E3779B9;
             return h ^ (h >>> 16);
         }

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class ForwardingTableTest {
     static int ip(int a, int b, int c, int d) {
@@ -80,6 +81,7 @@ class ForwardingTableTest {
         model.forEach((ip, port) -> {
             assertThat(t.podPort(ip)).isEqualTo(port);
             assertThat(t.podMac(ip)).isEqualTo(ip & 0xffffffffL);
+            assertThat(t.nextHop(ip)).isEqualTo((long) port << 48 | ip & 0xffffffffL);
         });
         for (int i = 0; i < 10_000; i++) {
             int ip = r.nextInt();
@@ -87,5 +89,16 @@ class ForwardingTableTest {
                 assertThat(t.podPort(ip)).isEqualTo(ForwardingTable.NO_PORT);
             }
         }
+    }
+
+    @Test
+    void addressZeroIsNoPod() {
+        ForwardingTable.Builder b = ForwardingTable.builder(0).hostMac(0x02000000000aL);
+        assertThatThrownBy(() -> b.pod(0, 2, 0x020000000002L))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0.0.0.0");
+        ForwardingTable t = b.pod(ip(10, 244, 1, 2), 2, 0x020000000002L).build();
+        // an empty slot holds 0: a packet to 0.0.0.0 must not find it as a pod
+        assertThat(t.podPort(0)).isEqualTo(ForwardingTable.NO_PORT);
+        assertThat(t.nextHop(0)).isEqualTo(0x02000000000aL);
     }
 }
