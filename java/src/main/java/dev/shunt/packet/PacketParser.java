@@ -154,13 +154,22 @@ public final class PacketParser {
         if (headerLength < TcpView.MIN_LENGTH || headerLength > available) {
             return false;
         }
+        tcpFields(meta, l4, available, ports, w, headerLength);
+        return true;
+    }
+
+    /**
+     * What both parsers record of a valid TCP header: {@code ports} is its first 8 bytes (ports,
+     * sequence number), {@code w} the 8 from the data offset on (offset and flags, window,
+     * checksum, urgent pointer).
+     */
+    private static void tcpFields(PacketMeta meta, long l4, long available, long ports, long w, int headerLength) {
         meta.srcPort = (int) (ports >>> 48);
         meta.dstPort = (int) (ports >>> 32) & 0xFFFF;
-        meta.tcpFlags = offsetAndFlags & 0xFF;
+        meta.tcpFlags = (int) (w >>> 48) & 0xFF;
         meta.l4Checksum = (int) (w >>> 16) & 0xFFFF;
         meta.payloadOffset = l4 + headerLength;
         meta.payloadLength = (int) (available - headerLength);
-        return true;
     }
 
     /** {@link #parseIpv4Fast}'s UDP header: false where {@link #parseUdp} would not return OK. */
@@ -173,13 +182,22 @@ public final class PacketParser {
         if (udpLength < UdpView.LENGTH || udpLength > available) {
             return false;
         }
+        udpFields(meta, l4, header, udpLength);
+        return true;
+    }
+
+    /**
+     * What both parsers record of a valid UDP header ({@code header}, its 8 bytes) carrying
+     * {@code length} bytes with the header. TCP flags are cleared: the general parser's reset
+     * already did, the fast one does not reset.
+     */
+    private static void udpFields(PacketMeta meta, long l4, long header, int length) {
         meta.srcPort = (int) (header >>> 48);
         meta.dstPort = (int) (header >>> 32) & 0xFFFF;
         meta.tcpFlags = 0;
         meta.l4Checksum = (int) header & 0xFFFF;
         meta.payloadOffset = l4 + UdpView.LENGTH;
-        meta.payloadLength = udpLength - UdpView.LENGTH;
-        return true;
+        meta.payloadLength = length - UdpView.LENGTH;
     }
 
     private DropReason parseOther(MemorySegment segment, long offset, int length, int type, PacketMeta meta) {
@@ -461,12 +479,7 @@ public final class PacketParser {
         if (verifyL4 && !meta.fragment && !verifyL4(s, l3, l4, (int) available, IPPROTO_TCP, v6)) {
             return BAD_TCP_CHECKSUM;
         }
-        meta.srcPort = (int) (ports >>> 48);
-        meta.dstPort = (int) (ports >>> 32) & 0xFFFF;
-        meta.tcpFlags = offsetAndFlags & 0xFF;
-        meta.l4Checksum = (int) (w >>> 16) & 0xFFFF;
-        meta.payloadOffset = l4 + headerLength;
-        meta.payloadLength = (int) (available - headerLength);
+        tcpFields(meta, l4, available, ports, w, headerLength);
         return OK;
     }
 
@@ -486,11 +499,7 @@ public final class PacketParser {
         if (verifyL4 && !fragment && !verifyL4(s, l3, l4, length, IPPROTO_UDP, v6)) {
             return BAD_UDP_CHECKSUM;
         }
-        meta.srcPort = (int) (header >>> 48);
-        meta.dstPort = (int) (header >>> 32) & 0xFFFF;
-        meta.l4Checksum = (int) header & 0xFFFF;
-        meta.payloadOffset = l4 + UdpView.LENGTH;
-        meta.payloadLength = length - UdpView.LENGTH;
+        udpFields(meta, l4, header, length);
         return OK;
     }
 
