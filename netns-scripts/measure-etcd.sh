@@ -39,15 +39,11 @@ done
 shunt() { "$JAVA" -jar "$JAR" "$@"; }
 sock() { echo "$TMP/node$1.sock"; }
 bench() { ip netns exec shunt-lab-ul "$PY" "$BENCH" "$@"; }
-fail() {
-    echo "measure-etcd: $*" >&2
-    for f in "$TMP"/agent*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -15 "$f" >&2; }; done
-    exit 1
-}
+fail() { echo "measure-etcd: $*" >&2; agent_logs; exit 1; }
+shunt_status() { shunt status --socket "$(sock "$1")"; }
 cleanup() {
     set +e
-    for k in "${!AGENT[@]}"; do kill -TERM "${AGENT[$k]}" 2>/dev/null; done
-    for k in "${!AGENT[@]}"; do wait "${AGENT[$k]}" 2>/dev/null; done
+    stop_agents
     "$LAB" down >/dev/null
     rm -rf "$TMP"
 }
@@ -59,12 +55,7 @@ start_agent() { # k
         --underlay-ip "198.18.1.$k" --etcd "$ETCD" --state "$TMP/state$k" --socket "$(sock "$k")" \
         ${SHUNT_AGENT_OPTS:-} >>"$TMP/agent$k.log" 2>&1 &
     AGENT[$k]=$!
-    for _ in $(seq 1 600); do
-        [ -S "$(sock "$k")" ] && shunt status --socket "$(sock "$k")" >/dev/null 2>&1 && return 0
-        kill -0 "${AGENT[$k]}" 2>/dev/null || fail "the agent of node $k exited at start"
-        sleep 0.1
-    done
-    fail "the agent of node $k did not answer within 60 s"
+    await_agent "$k" 600 shunt_status
 }
 services_on() { shunt service list --json --socket "$(sock "$1")" | json 'len(d)'; }
 current_revision() { bench keys "$ETCD" "${PREFIX}nodes/" | json 'd["revision"]'; }

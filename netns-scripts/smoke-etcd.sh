@@ -45,17 +45,12 @@ in_node() { local k=$1; shift; ip netns exec "shunt-lab-node$k" "$@"; }
 etcdctl() { ip netns exec shunt-lab-ul etcdctl --endpoints "$ETCD" "$@"; }
 # The agent's /v1/status over its Unix socket (curl: a JVM start per poll would be too slow).
 status() { curl -sf --max-time 5 --unix-socket "$(sock "$1")" http://shunt/v1/status; }
-fail() {
-    echo "SMOKE FAIL (multinode-etcd): $*" >&2
-    for f in "$TMP"/agent*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -15 "$f" >&2; }; done
-    exit 1
-}
+fail() { echo "SMOKE FAIL (multinode-etcd): $*" >&2; agent_logs; exit 1; }
 
 cleanup() {
     set +e
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for k in "${!AGENT[@]}"; do kill -TERM "${AGENT[$k]}" 2>/dev/null; done
-    for k in "${!AGENT[@]}"; do wait "${AGENT[$k]}" 2>/dev/null; done
+    stop_agents
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
     "$LAB" down >/dev/null
     for k in "${KILLED[@]}"; do rm -f "/dev/shm/shunt-node$k-conntrack"; done
@@ -72,14 +67,18 @@ launch_agent() { # k ttl: starts node k's agent against etcd (returns at once; w
         --state "$TMP/state$k" --socket "$(sock "$k")" ${SHUNT_AGENT_OPTS:-} >>"$TMP/agent$k.log" 2>&1 &
     AGENT[$k]=$!
 }
-wait_agent() { # k (a JVM start on a busy shared machine: up to 60 s)
-    local k=$1
-    for _ in $(seq 1 600); do
-        [ -S "$(sock "$k")" ] && status "$k" >/dev/null 2>&1 && return 0
-        kill -0 "${AGENT[$k]}" 2>/dev/null || fail "the agent of node $k exited at start"
+wait_agent() { await_agent "$1" 600 status; } # k (a JVM start on a busy shared machine: up to 60 s)
+# True once the status of each of nodes 1-3 makes the Python expression EXPR (over d) True,
+# polled up to TRIES times 0.1 s apart.   Usage: all_nodes EXPR TRIES
+all_nodes() {
+    local expr=$1 tries=$2 k all
+    for _ in $(seq 1 "$tries"); do
+        all=yes
+        for k in 1 2 3; do [ "$(status "$k" | json "$expr")" = True ] || { all=""; break; }; done
+        [ -n "$all" ] && return 0
         sleep 0.1
     done
-    fail "the agent of node $k did not answer within 60 s"
+    return 1
 }
 
 peers_of() { status "$1" | json '" ".join(sorted(p["node"] for p in d["overlay"]["peers"]))'; }
@@ -203,26 +202,15 @@ ip netns exec "$(pod_ns 1 c1)" timeout 60 "$PY" "$STREAM" send "${IP[web-2]}" 73
 send_pid=$!; PIDS+=($send_pid)
 sleep 2
 "$LAB" etcd kill
-down_at=$(date +%s.%N); retrying=""
-for _ in $(seq 1 100); do
-    retrying=yes
-    for k in 1 2 3; do [ "$(status "$k" | json 'd["etcd"]["connected"]')" = False ] || { retrying=""; break; }; done
-    [ -n "$retrying" ] && break
-    sleep 0.1
-done
-[ -n "$retrying" ] || fail "with etcd down, not every agent's status says so: $(status 1 | json 'd["etcd"]')"
+down_at=$(date +%s.%N)
+all_nodes 'd["etcd"]["connected"] is False' 100 \
+    || fail "with etcd down, not every agent's status says so: $(status 1 | json 'd["etcd"]')"
 shunt status --socket "$(sock 1)" >"$TMP/status-down.txt" || fail "shunt status with etcd down"
 grep -q "etcd .*retrying since" "$TMP/status-down.txt" || fail "shunt status with etcd down: $(cat "$TMP/status-down.txt")"
 "$LAB" etcd start
 up_at=$(date +%s.%N)
-connected=""
-for _ in $(seq 1 300); do
-    connected=yes
-    for k in 1 2 3; do [ "$(status "$k" | json 'd["etcd"]["connected"] and d["etcd"]["lease"] == "HELD"')" = True ] || { connected=""; break; }; done
-    [ -n "$connected" ] && break
-    sleep 0.1
-done
-[ -n "$connected" ] || fail "the agents did not reconnect to the restarted etcd: $(status 1 | json 'd["etcd"]')"
+all_nodes 'd["etcd"]["connected"] and d["etcd"]["lease"] == "HELD"' 300 \
+    || fail "the agents did not reconnect to the restarted etcd: $(status 1 | json 'd["etcd"]')"
 shunt status --socket "$(sock 1)" >"$TMP/status-up.txt" || fail "shunt status after etcd came back"
 grep -q "etcd .*connected" "$TMP/status-up.txt" || fail "shunt status after etcd came back: $(cat "$TMP/status-up.txt")"
 wait "$send_pid" || fail "the TCP stream's sender failed across the etcd restart: $(cat "$TMP/send.err")"

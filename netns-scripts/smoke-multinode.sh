@@ -21,18 +21,14 @@ shunt() { "$JAVA" -jar "$JAR" "$@"; }
 sock() { echo "$TMP/node$1.sock"; }
 pod_ns() { echo "shunt-node$1-$2"; }   # node pod
 in_pod() { local k=$1 p=$2; shift 2; ip netns exec "$(pod_ns "$k" "$p")" "$@"; }
-fail() {
-    echo "SMOKE FAIL (multinode): $*" >&2
-    for f in "$TMP"/agent*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -15 "$f" >&2; }; done
-    exit 1
-}
+fail() { echo "SMOKE FAIL (multinode): $*" >&2; agent_logs; exit 1; }
+shunt_status() { shunt status --socket "$(sock "$1")"; }
 
 cleanup() {
     set +e
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     pkill -f "$SERVER" 2>/dev/null
-    for k in "${!AGENT[@]}"; do kill -TERM "${AGENT[$k]}" 2>/dev/null; done
-    for k in "${!AGENT[@]}"; do wait "${AGENT[$k]}" 2>/dev/null; done
+    stop_agents
     "$ROOT/netns-scripts/lab.sh" down >/dev/null
     rm -rf "$TMP"
 }
@@ -45,12 +41,7 @@ start_agent() { # k
         --underlay-ip "198.18.1.$k" --state "$TMP/state$k" --socket "$(sock "$k")" ${SHUNT_AGENT_OPTS:-} \
         >>"$TMP/agent$k.log" 2>&1 &
     AGENT[$k]=$!
-    for _ in $(seq 1 100); do
-        [ -S "$(sock "$k")" ] && shunt status --socket "$(sock "$k")" >/dev/null 2>&1 && return 0
-        kill -0 "${AGENT[$k]}" 2>/dev/null || fail "the agent of node $k exited at start"
-        sleep 0.1
-    done
-    fail "the agent of node $k did not answer within 10 s"
+    await_agent "$k" 100 shunt_status
 }
 
 node_manifest() { # k...: Node manifests (the VTEP MAC is left to each agent: derived from the name)

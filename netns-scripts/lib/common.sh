@@ -37,6 +37,31 @@ sys.exit(1 if r["errors"] or set(got) != set(names) or any(abs(got[n] - share) >
 PYEOF
 }
 
+# For the cluster-lab scripts (smoke-multinode, smoke-etcd, measure-etcd), which define TMP,
+# AGENT (node -> agent pid), sock K (node K's API socket) and fail:
+# the last lines of every agent's log, to stderr, for a failure message;
+agent_logs() {
+    local f
+    for f in "$TMP"/agent*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -15 "$f" >&2; }; done
+}
+# waits up to TRIES x 0.1 s until node K's agent answers PROBE K on its socket, and fails if the
+# agent exits first or never answers   Usage: await_agent K TRIES PROBE;
+await_agent() {
+    local k=$1 tries=$2 probe=$3
+    for _ in $(seq 1 "$tries"); do
+        [ -S "$(sock "$k")" ] && "$probe" "$k" >/dev/null 2>&1 && return 0
+        kill -0 "${AGENT[$k]}" 2>/dev/null || fail "the agent of node $k exited at start"
+        sleep 0.1
+    done
+    fail "the agent of node $k did not answer within $((tries / 10)) s"
+}
+# stops every agent (SIGTERM) and waits for each.
+stop_agents() {
+    local k
+    for k in "${!AGENT[@]}"; do kill -TERM "${AGENT[$k]}" 2>/dev/null; done
+    for k in "${!AGENT[@]}"; do wait "${AGENT[$k]}" 2>/dev/null; done
+}
+
 # The median of the numbers on stdin, one per line.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
