@@ -19,6 +19,8 @@ import re
 import statistics
 import sys
 
+# A unit smaller than this is a helper; the shape is named after the first larger one.
+BIG_UNIT_NODES = 5000
 REASONS = ("NodeCountInliningCutoff", "already compiled into a big method", "hot method too big")
 
 
@@ -98,16 +100,18 @@ def main(argv):
         print("fork %d: %.1f ns/op" % (i + 1, score))
         for name, nodes, cuts in found:
             print("    %-22s %6d nodes  %s" % (name, nodes, "; ".join(cuts) if cuts else "-"))
-        # The shape: which of the methods was compiled first (the per-packet methods are called
-        # equally often, so the order is a race) and where that first unit was cut.
-        if found:
-            name, _, cuts = found[0]
+        # The shape: which of the big units was compiled first (the per-packet methods are called
+        # equally often, so the order is a race) and where it was cut. Small helpers compiled on
+        # their own (a few hundred nodes) are inlined wherever they are called and do not count.
+        big = [unit for unit in found if unit[1] >= BIG_UNIT_NODES] or found
+        if big:
+            name, _, cuts = big[0]
             signature = "%s first{%s}" % (name, "; ".join(cuts))
         else:
             signature = "(no tier-4 compilation)"
         shapes.setdefault(signature, []).append(score)
     print()
-    print("shapes (forks, median of their ns/op, the unit compiled first and its cuts):")
+    print("shapes (forks, median of their ns/op, the big unit compiled first and its cuts):")
     for signature, values in sorted(shapes.items(), key=lambda kv: statistics.median(kv[1])):
         print("  %d x %.1f  %s" % (len(values), statistics.median(values), signature))
     return 0

@@ -38,7 +38,7 @@ class JitShapesToolTest {
             Iteration   3: 74.0 ns/op
             """;
 
-    /** A fork where frame was compiled first and cut cleanly before translateAndForward. */
+    /** A fork where frame was the first big unit (after a small helper) and was cut cleanly before translateAndForward. */
     private static final String CLEAN = """
             <compilation_log thread='7'>
             <task compile_id='10' method='dev.shunt.datapath.Pipeline frame (ILjava/lang/foreign/MemorySegment;JIJ)V' bytes='128' level='3'>
@@ -47,6 +47,9 @@ class JitShapesToolTest {
             <call method='2' count='100'/>
             <inline_fail reason='NodeCountInliningCutoff'/>
             <parse_done nodes='999' live='900'/>
+            </task>
+            <task compile_id='11' method='dev.shunt.datapath.Pipeline ttlOk (I)Z' bytes='65' level='4'>
+            <parse_done nodes='83' live='80'/>
             </task>
             <task compile_id='11' method='dev.shunt.datapath.Pipeline frame (ILjava/lang/foreign/MemorySegment;JIJ)V' bytes='128' level='4'>
             <klass id='1' name='dev.shunt.datapath.Pipeline' flags='17'/>
@@ -106,6 +109,7 @@ class JitShapesToolTest {
                 .doesNotContain("too big");
         assertThat(out).containsPattern("ipv4 +18212 nodes  !putLongUnaligned: NodeCountInliningCutoff\n")
                 .containsPattern("frame +4774 nodes  ipv4: already compiled into a big method\n");
+        assertThat(out).containsPattern("ttlOk +83 nodes  -\n");
         assertThat(out).contains("1 x 62.0  frame first{translateAndForward: NodeCountInliningCutoff}")
                 .contains("1 x 74.0  ipv4 first{!putLongUnaligned: NodeCountInliningCutoff}");
         assertThat(out.indexOf("1 x 62.0")).isLessThan(out.indexOf("1 x 74.0"));
@@ -118,7 +122,8 @@ class JitShapesToolTest {
 
         String out = run(jmh.toString(), first.toString(), "--class", "PacketParser$");
 
-        assertThat(out).containsPattern("parse +3000 nodes  -\n").doesNotContain("frame ");
+        // The only unit is smaller than a big one, so it names the shape itself.
+        assertThat(out).containsPattern("parse +3000 nodes  -\n").doesNotContain("frame ").contains("1 x 62.0  parse first{}");
     }
 
     @Test
