@@ -129,14 +129,18 @@ class JitShapesToolTest {
     @Test
     void withoutLogsItSaysHowToUseIt(@TempDir Path dir) throws Exception {
         Path jmh = Files.writeString(dir.resolve("jmh.out"), JMH);
-        Process p = new ProcessBuilder("python3", TOOL.toString(), jmh.toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isEqualTo(2);
+
+        String out = exec(2, jmh.toString());
+
         assertThat(out).contains("usage: jit_shapes.py JMH_OUTPUT FORK_LOG...");
     }
 
     private static String run(String... args) throws IOException, InterruptedException {
+        return exec(0, args);
+    }
+
+    /** Runs the tool with {@code args}; its output (stdout and stderr), after checking its exit status. */
+    private static String exec(int expectedExit, String... args) throws IOException, InterruptedException {
         String[] command = new String[args.length + 2];
         command[0] = "python3";
         command[1] = TOOL.toString();
@@ -144,7 +148,7 @@ class JitShapesToolTest {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(p.exitValue()).as(out).isEqualTo(expectedExit);
         return out;
     }
 }
