@@ -2,6 +2,7 @@ package dev.shunt.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shunt.datapath.PipelineCompilation;
 import dev.shunt.ipam.Cidr;
 import dev.shunt.ipam.IpamStore;
 import dev.shunt.netlink.Address;
@@ -89,6 +90,8 @@ public final class Agent implements AutoCloseable {
         System.err.println("shunt agent: connection table " + conntrack.outcome());
         this.fastPath = new FastPath(netlink, namespace, conntrack.table(), "shunt-fastpath-" + config.node(),
                 config.offloads());
+        System.err.println("shunt agent: fast path compile plan (PacketParser.parse kept out of the pipeline's units): "
+                + PipelineCompilation.outcome());
         this.serviceStore = new ServiceStore(config.stateDir());
         this.services = new ServiceRegistry(config.node(), serviceStore.load());
         this.stateApi = new StateApi(this, config, services, serviceStore, podNetwork);

@@ -113,6 +113,10 @@ public final class Pipeline {
     private int[] dirtyList = new int[0];
     private int dirtyCount;
 
+    static {
+        PipelineCompilation.ensureInstalled(); // before any method of this class is hot enough for C2
+    }
+
     public Pipeline(ConntrackTable conntrack, AffinityTable affinity, ForwardingTable forwarding, long flowSeed) {
         this.conntrack = conntrack;
         this.affinity = affinity;

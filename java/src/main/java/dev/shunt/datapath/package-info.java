@@ -8,6 +8,9 @@
  * and {@link dev.shunt.datapath.TcpState}. Everything called per packet takes and returns
  * primitives and allocates nothing.
  *
+ * <p>{@link dev.shunt.datapath.PipelineCompilation}: where C2 cuts the pipeline into compile units
+ * (a compiler directive installed once per JVM when the pipeline is first used).
+ *
  * <p>Exports for the control plane: {@link dev.shunt.datapath.ConntrackSnapshot} (a copy of the
  * live flows taken from another thread while the poll thread runs) and
  * {@link dev.shunt.datapath.PacketCapture} (one port's frames recorded as pcap records into a
