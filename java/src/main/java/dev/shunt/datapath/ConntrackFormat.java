@@ -149,7 +149,7 @@ public final class ConntrackFormat {
 
     private static void checkAlignment(MemorySegment segment) {
         if (segment.maxByteAlignment() < 8) {
-            throw refuse("the segment is not 8-byte aligned (a byte[] heap segment?); use a native or long[] segment");
+            throw refuse("the segment is not 8-byte aligned; a table lives in native memory aligned to 8 bytes (an arena or a mapped file)");
         }
     }
 

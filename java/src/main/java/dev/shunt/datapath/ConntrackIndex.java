@@ -1,5 +1,7 @@
 package dev.shunt.datapath;
 
+import dev.shunt.sys.NativeMemory;
+
 import java.lang.foreign.MemorySegment;
 
 import static dev.shunt.datapath.ConntrackDescriptor.HEADER_SIZE;
@@ -25,10 +27,13 @@ import static dev.shunt.datapath.ConntrackTable.JAVA_LONG;
  */
 final class ConntrackIndex {
     private final MemorySegment segment;
+    /** The segment's address: per-packet accesses go through {@link NativeMemory} (see there why). */
+    private final long base;
     private final int mask;
 
     ConntrackIndex(MemorySegment segment, int slots) {
         this.segment = segment;
+        this.base = NativeMemory.address(segment);
         this.mask = slots - 1;
     }
 
@@ -38,11 +43,11 @@ final class ConntrackIndex {
 
     /** The raw slot value (0 = empty). */
     long slot(int i) {
-        return segment.get(JAVA_LONG, HEADER_SIZE + (long) i * SLOT_SIZE);
+        return NativeMemory.getLong(base + HEADER_SIZE + (long) i * SLOT_SIZE);
     }
 
     private void set(int i, long value) {
-        segment.set(JAVA_LONG, HEADER_SIZE + (long) i * SLOT_SIZE, value);
+        NativeMemory.setLong(base + HEADER_SIZE + (long) i * SLOT_SIZE, value);
     }
 
     static int hashOf(long slot) {

@@ -3,6 +3,8 @@ package dev.shunt.datapath;
 import dev.shunt.service.Hashing;
 
 import java.lang.foreign.Arena;
+import dev.shunt.sys.NativeMemory;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -91,6 +93,8 @@ public final class ConntrackTable {
     private static final java.lang.invoke.VarHandle FLAGS = ValueLayout.JAVA_SHORT.varHandle();
 
     private final MemorySegment segment;
+    /** The segment's address: per-packet accesses go through {@link NativeMemory} (see there why). */
+    private final long base;
     private final int capacity;
     private final long seed;
     /** The index hash's second key, derived from {@link #seed} (see {@link #hash(long, int, int, long, long)}). */
@@ -119,17 +123,18 @@ public final class ConntrackTable {
 
     private ConntrackTable(MemorySegment segment, ConntrackTimeouts timeouts) {
         this.segment = segment;
-        this.capacity = segment.get(JAVA_INT, H_CAPACITY);
-        this.seed = segment.get(JAVA_LONG, H_HASH_SEED);
+        this.base = NativeMemory.address(segment);
+        this.capacity = NativeMemory.getInt(base + H_CAPACITY);
+        this.seed = NativeMemory.getLong(base + H_HASH_SEED);
         this.seedB = seedB(seed);
-        int slots = segment.get(JAVA_INT, H_INDEX_SLOTS);
+        int slots = NativeMemory.getInt(base + H_INDEX_SLOTS);
         this.entries = entriesOffset(slots);
         this.extras = extrasOffset(slots, capacity);
         this.index = new ConntrackIndex(segment, slots);
         this.timeoutConfig = timeouts;
         this.timeouts = timeouts.hotTable();
         this.establishedTimeout = this.timeouts[ConntrackTimeouts.slot(IPPROTO_TCP, TcpState.ESTABLISHED, true)];
-        this.clock = segment.get(JAVA_LONG, H_CLOCK);
+        this.clock = NativeMemory.getLong(base + H_CLOCK);
     }
 
     // ================================================================ creation
@@ -156,6 +161,7 @@ public final class ConntrackTable {
      * bytes, 8-aligned, e.g. a freshly mapped tmpfs file); {@link #generation()} 0.
      */
     public static ConntrackTable format(MemorySegment segment, int capacity, ConntrackTimeouts timeouts, long hashSeed) {
+        requireNative(segment);
         return new ConntrackTable(ConntrackFormat.format(segment, capacity, timeouts.unit(), hashSeed), timeouts);
     }
 
@@ -172,12 +178,21 @@ public final class ConntrackTable {
      * free, rebuilds the index and free list from the entries first. Increments the generation.
      */
     public static ConntrackTable wrap(MemorySegment segment, ConntrackTimeouts timeouts) {
+        requireNative(segment);
         MemorySegment table = ConntrackFormat.validate(segment, timeouts.unit());
         if (table.get(JAVA_INT, H_MUTATING) != 0) {
             ConntrackFormat.rebuild(table);
         }
         table.set(JAVA_LONG, H_GENERATION, table.get(JAVA_LONG, H_GENERATION) + 1);
         return new ConntrackTable(table, timeouts);
+    }
+
+    /** The table is read at absolute addresses ({@link NativeMemory}), so it must be native memory. */
+    private static void requireNative(MemorySegment segment) {
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("not a usable conntrack table: the segment is on the Java heap; a table "
+                    + "lives in native memory (an arena or a mapped file)");
+        }
     }
 
     // ================================================================ per-packet operations
@@ -192,7 +207,7 @@ public final class ConntrackTable {
         protocol &= 0xff;
         int hash = hash(ips, ports, protocol, seed, seedB);
         int ref = find(hash, ips, ports, protocol);
-        if (ref >= 0 && now - segment.get(JAVA_LONG, entry(ref >>> 1) + E_EXPIRES_AT) >= 0) {
+        if (ref >= 0 && now - NativeMemory.getLong(base + entry(ref >>> 1) + E_EXPIRES_AT) >= 0) {
             free(ref >>> 1, H_EXPIRED);
             ref = MISS;
         }
@@ -268,22 +283,22 @@ public final class ConntrackTable {
         }
         beginMutation();
         long off = entry(e);
-        segment.set(JAVA_LONG, off + E_ORIG_IPS, origIps);
-        segment.set(JAVA_LONG, off + E_REPLY_IPS, replyIps);
-        segment.set(JAVA_INT, off + E_ORIG_PORTS, origPorts);
-        segment.set(JAVA_INT, off + E_REPLY_PORTS, replyPorts);
-        segment.set(JAVA_BYTE, off + E_PROTOCOL, (byte) protocol);
-        segment.set(JAVA_BYTE, off + E_TCP_STATE, (byte) TcpState.NONE);
+        NativeMemory.setLong(base + off + E_ORIG_IPS, origIps);
+        NativeMemory.setLong(base + off + E_REPLY_IPS, replyIps);
+        NativeMemory.setInt(base + off + E_ORIG_PORTS, origPorts);
+        NativeMemory.setInt(base + off + E_REPLY_PORTS, replyPorts);
+        NativeMemory.setByte(base + off + E_PROTOCOL, (byte) protocol);
+        NativeMemory.setByte(base + off + E_TCP_STATE, (byte) TcpState.NONE);
         int f = FLAG_IN_USE | (flags & CALLER_FLAGS) | (single ? FLAG_SINGLE_KEY : 0);
-        segment.set(JAVA_LONG, off + E_EXPIRES_AT, now + timeouts[ConntrackTimeouts.slot(protocol, TcpState.NONE, false)]);
-        segment.set(JAVA_INT, off + E_ORIG_PACKETS_HIGH, 0); // both directions' high shorts
-        segment.set(JAVA_LONG, off + E_ORIG_COUNTERS, 0);
-        segment.set(JAVA_LONG, off + E_REPLY_COUNTERS, 0);
-        segment.set(JAVA_LONG, off + E_ORIG_BYTES_HIGH, 0); // both directions' high ints
+        NativeMemory.setLong(base + off + E_EXPIRES_AT, now + timeouts[ConntrackTimeouts.slot(protocol, TcpState.NONE, false)]);
+        NativeMemory.setInt(base + off + E_ORIG_PACKETS_HIGH, 0); // both directions' high shorts
+        NativeMemory.setLong(base + off + E_ORIG_COUNTERS, 0);
+        NativeMemory.setLong(base + off + E_REPLY_COUNTERS, 0);
+        NativeMemory.setLong(base + off + E_ORIG_BYTES_HIGH, 0); // both directions' high ints
         long x = extra(e);
-        segment.set(JAVA_LONG, x + X_CREATED, now);
-        segment.set(JAVA_INT, x + X_SERVICE_PORT_ID, servicePortId);
-        segment.set(JAVA_INT, x + X_BACKEND_ID, backendId);
+        NativeMemory.setLong(base + x + X_CREATED, now);
+        NativeMemory.setInt(base + x + X_SERVICE_PORT_ID, servicePortId);
+        NativeMemory.setInt(base + x + X_BACKEND_ID, backendId);
         // In use last, as a release store (a plain store on x86-64): a reader on another thread
         // (ConntrackSnapshot) that sees the flag sees the whole entry.
         FLAGS.setRelease(segment, off + E_FLAGS, (short) f);
@@ -306,7 +321,7 @@ public final class ConntrackTable {
     public int update(int handle, int tcpFlags, int direction, int bytes, long now) {
         long off = entry(handle >>> 1);
         // Protocol, TCP state and flags are adjacent (E_PROTOCOL, E_TCP_STATE, E_FLAGS): one read.
-        int word = segment.get(JAVA_INT, off + E_PROTOCOL);
+        int word = NativeMemory.getInt(base + off + E_PROTOCOL);
         int state;
         long timeout;
         // The steady state of a TCP connection, nearly every packet: ESTABLISHED and assured, the
@@ -323,14 +338,14 @@ public final class ConntrackTable {
             state = stateOf(next);
             timeout = timeoutOf(next);
         }
-        segment.set(JAVA_LONG, off + E_EXPIRES_AT, now + timeout);
+        NativeMemory.setLong(base + off + E_EXPIRES_AT, now + timeout);
         // Packets and bytes, low 32 bits each, in one word (the reply direction's 8 bytes after):
         // one packet adds 1 to the high half and its length to the low half, unless either half
         // would wrap (every 4 GiB or 2^32 packets), which carryCounters does in full.
         long c = off + E_ORIG_COUNTERS + ((long) direction << 3);
-        long counters = segment.get(JAVA_LONG, c);
+        long counters = NativeMemory.getLong(base + c);
         if ((counters & 0xFFFF_FFFFL) + (bytes & 0xFFFF_FFFFL) <= 0xFFFF_FFFFL && (counters >>> 32) != 0xFFFF_FFFFL) {
-            segment.set(JAVA_LONG, c, counters + (1L << 32) + (bytes & 0xFFFF_FFFFL));
+            NativeMemory.setLong(base + c, counters + (1L << 32) + (bytes & 0xFFFF_FFFFL));
         } else {
             carryCounters(off, direction, counters, bytes);
         }
@@ -339,7 +354,7 @@ public final class ConntrackTable {
         // compare that is false but once per batch costs more than the compare.
         if (now - clock > 0) {
             clock = now;
-            segment.set(JAVA_LONG, H_CLOCK, now);
+            NativeMemory.setLong(base + H_CLOCK, now);
         }
         return state;
     }
@@ -348,7 +363,7 @@ public final class ConntrackTable {
     private int transition(long off, int word, int tcpFlags, int direction) {
         int next = nextWord(word, tcpFlags, direction);
         if (next != word) {
-            segment.set(JAVA_INT, off + E_PROTOCOL, next);
+            NativeMemory.setInt(base + off + E_PROTOCOL, next);
         }
         return next;
     }
@@ -388,14 +403,14 @@ public final class ConntrackTable {
     private void carryCounters(long off, int direction, long counters, int bytes) {
         long lowBytes = (counters & 0xFFFF_FFFFL) + (bytes & 0xFFFF_FFFFL);
         long lowPackets = (counters >>> 32) + 1;
-        segment.set(JAVA_LONG, off + E_ORIG_COUNTERS + ((long) direction << 3), lowPackets << 32 | lowBytes & 0xFFFF_FFFFL);
+        NativeMemory.setLong(base + off + E_ORIG_COUNTERS + ((long) direction << 3), lowPackets << 32 | lowBytes & 0xFFFF_FFFFL);
         if (lowBytes >>> 32 != 0) {
             long high = off + E_ORIG_BYTES_HIGH + ((long) direction << 2);
-            segment.set(JAVA_INT, high, segment.get(JAVA_INT, high) + 1);
+            NativeMemory.setInt(base + high, NativeMemory.getInt(base + high) + 1);
         }
         if (lowPackets >>> 32 != 0) {
             long high = off + E_ORIG_PACKETS_HIGH + ((long) direction << 1);
-            segment.set(JAVA_SHORT, high, (short) (segment.get(JAVA_SHORT, high) + 1));
+            NativeMemory.setShort(base + high, (short) (NativeMemory.getShort(base + high) + 1));
         }
     }
 
@@ -449,22 +464,22 @@ public final class ConntrackTable {
      */
     public int expire(long now, int budget) {
         advanceClock(now);
-        int highWater = segment.get(JAVA_INT, H_HIGH_WATER);
+        int highWater = NativeMemory.getInt(base + H_HIGH_WATER);
         if (highWater == 0) {
             return 0;
         }
-        int hand = segment.get(JAVA_INT, H_CLOCK_HAND);
+        int hand = NativeMemory.getInt(base + H_CLOCK_HAND);
         int freed = 0;
         for (int n = Math.min(budget, highWater); n > 0; n--) {
             int e = hand >= highWater ? 0 : hand;
             hand = e + 1;
             // The time first: most entries are live and not yet due, so one read decides.
-            if (now - segment.get(JAVA_LONG, entry(e) + E_EXPIRES_AT) >= 0 && inUse(e)) {
+            if (now - NativeMemory.getLong(base + entry(e) + E_EXPIRES_AT) >= 0 && inUse(e)) {
                 free(e, H_EXPIRED);
                 freed++;
             }
         }
-        segment.set(JAVA_INT, H_CLOCK_HAND, hand >= highWater ? 0 : hand);
+        NativeMemory.setInt(base + H_CLOCK_HAND, hand >= highWater ? 0 : hand);
         return freed;
     }
 
@@ -499,7 +514,7 @@ public final class ConntrackTable {
      * The visitor may read the flow and {@link #remove} it, but must not insert.
      */
     public int forEach(EntryVisitor visitor) {
-        int highWater = segment.get(JAVA_INT, H_HIGH_WATER);
+        int highWater = NativeMemory.getInt(base + H_HIGH_WATER);
         int n = 0;
         for (int e = 0; e < highWater; e++) {
             if (inUse(e)) {
@@ -521,7 +536,7 @@ public final class ConntrackTable {
     }
 
     boolean inUse(int e) {
-        return (segment.get(JAVA_SHORT, entry(e) + E_FLAGS) & FLAG_IN_USE) != 0;
+        return (NativeMemory.getShort(base + entry(e) + E_FLAGS) & FLAG_IN_USE) != 0;
     }
 
     static long ips(int srcIp, int dstIp) {
@@ -571,10 +586,10 @@ public final class ConntrackTable {
                 int dir = ref & 1;
                 // The reply ips sit 8 bytes after the original ones; the 8 bytes 4 * dir after
                 // E_ORIG_PORTS hold this direction's ports and the protocol/state/flags word.
-                long portsAndWord = segment.get(JAVA_LONG, off + E_ORIG_PORTS + ((long) dir << 2));
+                long portsAndWord = NativeMemory.getLong(base + off + E_ORIG_PORTS + ((long) dir << 2));
                 int portsShift = (LITTLE_ENDIAN ? dir : dir ^ 1) << 5;
                 int word = (int) (portsAndWord >>> (32 - portsShift));
-                if (segment.get(JAVA_LONG, off + E_ORIG_IPS + ((long) dir << 3)) == ips
+                if (NativeMemory.getLong(base + off + E_ORIG_IPS + ((long) dir << 3)) == ips
                         && (int) (portsAndWord >>> portsShift) == ports && protocolOf(word) == protocol) {
                     return ref;
                 }
@@ -588,7 +603,7 @@ public final class ConntrackTable {
         if (ref < 0) {
             return true;
         }
-        if (now - segment.get(JAVA_LONG, entry(ref >>> 1) + E_EXPIRES_AT) >= 0) {
+        if (now - NativeMemory.getLong(base + entry(ref >>> 1) + E_EXPIRES_AT) >= 0) {
             free(ref >>> 1, H_EXPIRED);
             return true;
         }
@@ -597,21 +612,21 @@ public final class ConntrackTable {
 
     /** A free entry: from the free list, above the high-water mark, or by eviction; -1 if none. */
     private int allocateEntry(long now) {
-        if (segment.get(JAVA_INT, H_FREE_HEAD) < 0) {
-            int highWater = segment.get(JAVA_INT, H_HIGH_WATER);
+        if (NativeMemory.getInt(base + H_FREE_HEAD) < 0) {
+            int highWater = NativeMemory.getInt(base + H_HIGH_WATER);
             if (highWater < capacity) {
-                segment.set(JAVA_INT, H_HIGH_WATER, highWater + 1);
+                NativeMemory.setInt(base + H_HIGH_WATER, highWater + 1);
                 return highWater;
             }
             int victim = ConntrackEviction.pickVictim(this, now);
             if (victim < 0) {
                 return -1;
             }
-            boolean expired = now - segment.get(JAVA_LONG, entry(victim) + E_EXPIRES_AT) >= 0;
+            boolean expired = now - NativeMemory.getLong(base + entry(victim) + E_EXPIRES_AT) >= 0;
             free(victim, expired ? H_EXPIRED : H_EVICTED);
         }
-        int e = segment.get(JAVA_INT, H_FREE_HEAD);
-        segment.set(JAVA_INT, H_FREE_HEAD, segment.get(JAVA_INT, entry(e) + E_FREE_NEXT));
+        int e = NativeMemory.getInt(base + H_FREE_HEAD);
+        NativeMemory.setInt(base + H_FREE_HEAD, NativeMemory.getInt(base + entry(e) + E_FREE_NEXT));
         return e;
     }
 
@@ -619,43 +634,43 @@ public final class ConntrackTable {
     void free(int e, int counter) {
         beginMutation();
         long off = entry(e);
-        int word = segment.get(JAVA_INT, off + E_PROTOCOL);
+        int word = NativeMemory.getInt(base + off + E_PROTOCOL);
         int flags = flagsOf(word);
         int protocol = protocolOf(word);
-        index.remove(hash(segment.get(JAVA_LONG, off + E_ORIG_IPS), segment.get(JAVA_INT, off + E_ORIG_PORTS), protocol), e << 1);
+        index.remove(hash(NativeMemory.getLong(base + off + E_ORIG_IPS), NativeMemory.getInt(base + off + E_ORIG_PORTS), protocol), e << 1);
         if ((flags & FLAG_SINGLE_KEY) == 0) {
-            index.remove(hash(segment.get(JAVA_LONG, off + E_REPLY_IPS), segment.get(JAVA_INT, off + E_REPLY_PORTS), protocol), e << 1 | REPLY);
+            index.remove(hash(NativeMemory.getLong(base + off + E_REPLY_IPS), NativeMemory.getInt(base + off + E_REPLY_PORTS), protocol), e << 1 | REPLY);
         }
-        segment.set(JAVA_SHORT, off + E_FLAGS, (short) 0);
-        segment.set(JAVA_INT, off + E_FREE_NEXT, segment.get(JAVA_INT, H_FREE_HEAD));
-        segment.set(JAVA_INT, H_FREE_HEAD, e);
+        NativeMemory.setShort(base + off + E_FLAGS, (short) 0);
+        NativeMemory.setInt(base + off + E_FREE_NEXT, NativeMemory.getInt(base + H_FREE_HEAD));
+        NativeMemory.setInt(base + H_FREE_HEAD, e);
         headerAddInt(H_LIVE, -1);
         headerAdd(counter, 1);
         endMutation();
     }
 
     void headerAdd(int offset, long delta) {
-        segment.set(JAVA_LONG, offset, segment.get(JAVA_LONG, offset) + delta);
+        NativeMemory.setLong(base + offset, NativeMemory.getLong(base + offset) + delta);
     }
 
     private void headerAddInt(int offset, int delta) {
-        segment.set(JAVA_INT, offset, segment.get(JAVA_INT, offset) + delta);
+        NativeMemory.setInt(base + offset, NativeMemory.getInt(base + offset) + delta);
     }
 
     private void advanceClock(long now) {
         if (now - clock > 0) {
             clock = now;
-            segment.set(JAVA_LONG, H_CLOCK, now);
+            NativeMemory.setLong(base + H_CLOCK, now);
         }
     }
 
     /** Marks the index and free list as being changed, so a process that dies here leaves a sign for {@link #wrap}. */
     private void beginMutation() {
-        segment.set(JAVA_INT, H_MUTATING, ++mutating);
+        NativeMemory.setInt(base + H_MUTATING, ++mutating);
     }
 
     private void endMutation() {
-        segment.set(JAVA_INT, H_MUTATING, --mutating);
+        NativeMemory.setInt(base + H_MUTATING, --mutating);
     }
 
     // ================================================================ accessors
@@ -698,21 +713,21 @@ public final class ConntrackTable {
         return handle >= 0 && handle >>> 1 < capacity && inUse(handle >>> 1);
     }
 
-    public int origSrcIp(int h) { return (int) (segment.get(JAVA_LONG, entry(h >>> 1) + E_ORIG_IPS) >>> 32); }
-    public int origDstIp(int h) { return (int) segment.get(JAVA_LONG, entry(h >>> 1) + E_ORIG_IPS); }
-    public int origSrcPort(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_ORIG_PORTS) >>> 16; }
-    public int origDstPort(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_ORIG_PORTS) & 0xffff; }
-    public int replySrcIp(int h) { return (int) (segment.get(JAVA_LONG, entry(h >>> 1) + E_REPLY_IPS) >>> 32); }
-    public int replyDstIp(int h) { return (int) segment.get(JAVA_LONG, entry(h >>> 1) + E_REPLY_IPS); }
-    public int replySrcPort(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_REPLY_PORTS) >>> 16; }
-    public int replyDstPort(int h) { return segment.get(JAVA_INT, entry(h >>> 1) + E_REPLY_PORTS) & 0xffff; }
-    public int protocol(int h) { return segment.get(JAVA_BYTE, entry(h >>> 1) + E_PROTOCOL) & 0xff; }
-    public int tcpState(int h) { return segment.get(JAVA_BYTE, entry(h >>> 1) + E_TCP_STATE); }
-    public int flags(int h) { return segment.get(JAVA_SHORT, entry(h >>> 1) + E_FLAGS) & 0xffff; }
-    public int servicePortId(int h) { return segment.get(JAVA_INT, extra(h >>> 1) + X_SERVICE_PORT_ID); }
-    public int backendId(int h) { return segment.get(JAVA_INT, extra(h >>> 1) + X_BACKEND_ID); }
-    public long createdAt(int h) { return segment.get(JAVA_LONG, extra(h >>> 1) + X_CREATED); }
-    public long expiresAt(int h) { return segment.get(JAVA_LONG, entry(h >>> 1) + E_EXPIRES_AT); }
+    public int origSrcIp(int h) { return (int) (NativeMemory.getLong(base + entry(h >>> 1) + E_ORIG_IPS) >>> 32); }
+    public int origDstIp(int h) { return (int) NativeMemory.getLong(base + entry(h >>> 1) + E_ORIG_IPS); }
+    public int origSrcPort(int h) { return NativeMemory.getInt(base + entry(h >>> 1) + E_ORIG_PORTS) >>> 16; }
+    public int origDstPort(int h) { return NativeMemory.getInt(base + entry(h >>> 1) + E_ORIG_PORTS) & 0xffff; }
+    public int replySrcIp(int h) { return (int) (NativeMemory.getLong(base + entry(h >>> 1) + E_REPLY_IPS) >>> 32); }
+    public int replyDstIp(int h) { return (int) NativeMemory.getLong(base + entry(h >>> 1) + E_REPLY_IPS); }
+    public int replySrcPort(int h) { return NativeMemory.getInt(base + entry(h >>> 1) + E_REPLY_PORTS) >>> 16; }
+    public int replyDstPort(int h) { return NativeMemory.getInt(base + entry(h >>> 1) + E_REPLY_PORTS) & 0xffff; }
+    public int protocol(int h) { return NativeMemory.getByte(base + entry(h >>> 1) + E_PROTOCOL) & 0xff; }
+    public int tcpState(int h) { return NativeMemory.getByte(base + entry(h >>> 1) + E_TCP_STATE); }
+    public int flags(int h) { return NativeMemory.getShort(base + entry(h >>> 1) + E_FLAGS) & 0xffff; }
+    public int servicePortId(int h) { return NativeMemory.getInt(base + extra(h >>> 1) + X_SERVICE_PORT_ID); }
+    public int backendId(int h) { return NativeMemory.getInt(base + extra(h >>> 1) + X_BACKEND_ID); }
+    public long createdAt(int h) { return NativeMemory.getLong(base + extra(h >>> 1) + X_CREATED); }
+    public long expiresAt(int h) { return NativeMemory.getLong(base + entry(h >>> 1) + E_EXPIRES_AT); }
 
     /**
      * When the flow last saw a packet (or was created): not stored, but its expiry time minus the
@@ -776,28 +791,28 @@ public final class ConntrackTable {
      * the other direction's tuple with its halves swapped.
      */
     public long natIps(int h) {
-        return Long.rotateLeft(segment.get(JAVA_LONG, entry(h >>> 1) + E_ORIG_IPS + ((long) (h & 1 ^ 1) << 3)), 32);
+        return Long.rotateLeft(NativeMemory.getLong(base + entry(h >>> 1) + E_ORIG_IPS + ((long) (h & 1 ^ 1) << 3)), 32);
     }
 
     /** {@link #natSrcPort} and {@link #natDstPort} in one read, as {@code src << 16 | dst}. */
     public int natPorts(int h) {
-        return Integer.rotateLeft(segment.get(JAVA_INT, entry(h >>> 1) + E_ORIG_PORTS + ((long) (h & 1 ^ 1) << 3)), 16);
+        return Integer.rotateLeft(NativeMemory.getInt(base + entry(h >>> 1) + E_ORIG_PORTS + ((long) (h & 1 ^ 1) << 3)), 16);
     }
 
     // ================================================================ table counters
 
-    public int live() { return segment.get(JAVA_INT, H_LIVE); }
-    public long inserts() { return segment.get(JAVA_LONG, H_INSERTS); }
-    public long removes() { return segment.get(JAVA_LONG, H_REMOVES); }
-    public long purged() { return segment.get(JAVA_LONG, H_PURGED); }
-    public long expired() { return segment.get(JAVA_LONG, H_EXPIRED); }
-    public long evicted() { return segment.get(JAVA_LONG, H_EVICTED); }
-    public long insertFailures() { return segment.get(JAVA_LONG, H_INSERT_FAILURES); }
-    public long insertClashes() { return segment.get(JAVA_LONG, H_INSERT_CLASHES); }
+    public int live() { return NativeMemory.getInt(base + H_LIVE); }
+    public long inserts() { return NativeMemory.getLong(base + H_INSERTS); }
+    public long removes() { return NativeMemory.getLong(base + H_REMOVES); }
+    public long purged() { return NativeMemory.getLong(base + H_PURGED); }
+    public long expired() { return NativeMemory.getLong(base + H_EXPIRED); }
+    public long evicted() { return NativeMemory.getLong(base + H_EVICTED); }
+    public long insertFailures() { return NativeMemory.getLong(base + H_INSERT_FAILURES); }
+    public long insertClashes() { return NativeMemory.getLong(base + H_INSERT_CLASHES); }
     /** Lookup hits, including those not yet {@link #flushCounters flushed} to the header. */
-    public long lookupHits() { return segment.get(JAVA_LONG, H_LOOKUP_HITS) + pendingHits; }
-    public long lookupMisses() { return segment.get(JAVA_LONG, H_LOOKUP_MISSES) + pendingMisses; }
-    public long generation() { return segment.get(JAVA_LONG, H_GENERATION); }
+    public long lookupHits() { return NativeMemory.getLong(base + H_LOOKUP_HITS) + pendingHits; }
+    public long lookupMisses() { return NativeMemory.getLong(base + H_LOOKUP_MISSES) + pendingMisses; }
+    public long generation() { return NativeMemory.getLong(base + H_GENERATION); }
     /** The largest {@code now} passed to insert, update or expire. */
-    public long clock() { return segment.get(JAVA_LONG, H_CLOCK); }
+    public long clock() { return NativeMemory.getLong(base + H_CLOCK); }
 }

@@ -73,12 +73,19 @@ class ConntrackPersistenceTest {
     }
 
     @Test
-    void aLongArrayHeapSegmentIsAccepted() {
+    void aHeapSegmentIsRefusedAndLeftAsItWas() {
+        // The table is read at absolute addresses (NativeMemory), which a heap segment does not have.
         ConntrackTable t = table(16);
         insertPlain(t, 1, 2, 3, 4, IPPROTO_UDP, T0);
         MemorySegment heap = MemorySegment.ofArray(new long[(int) (t.segment().byteSize() / 8)]);
         heap.copyFrom(t.segment());
-        assertThat(ConntrackTable.wrap(heap).lookup(1, 2, 3, 4, IPPROTO_UDP, T0)).isGreaterThanOrEqualTo(0);
+        assertThatThrownBy(() -> ConntrackTable.wrap(heap)).hasMessageContaining("on the Java heap");
+        assertThatThrownBy(() -> ConntrackTable.format(heap, 16, ConntrackTimeouts.kernelDefaults(TimeUnit.NANOSECONDS), 1))
+                .hasMessageContaining("native memory");
+        assertThat(heap.mismatch(t.segment())).isEqualTo(-1);
+        // The same bytes in native memory are a table.
+        MemorySegment copy = Arena.ofAuto().allocate(heap.byteSize(), 8).copyFrom(heap);
+        assertThat(ConntrackTable.wrap(copy).lookup(1, 2, 3, 4, IPPROTO_UDP, T0)).isGreaterThanOrEqualTo(0);
     }
 
     @Test
@@ -109,7 +116,9 @@ class ConntrackPersistenceTest {
         assertRefused(corruptInt(t, H_HIGH_WATER, 2 * N + 1), "inconsistent");
         assertRefused(copyOf(t).asSlice(0, t.segment().byteSize() - 32), "says capacity 2000");
         assertRefused(copyOf(t).asSlice(0, 100), "less than the 256-byte header");
-        assertRefused(MemorySegment.ofArray(new byte[(int) t.segment().byteSize()]), "8-byte aligned");
+        long bytes = t.segment().byteSize();
+        assertRefused(Arena.ofAuto().allocate(bytes + 8, 8).asSlice(1, bytes), "8-byte aligned");
+        assertRefused(MemorySegment.ofArray(new byte[(int) bytes]), "on the Java heap");
         assertThatThrownBy(() -> ConntrackTable.wrap(copyOf(t), ConntrackTimeouts.kernelDefaults(TimeUnit.MILLISECONDS)))
                 .hasMessageContaining("ticks of 1 ns, the timeouts given are in MILLISECONDS");
     }
