@@ -1,6 +1,7 @@
 /**
  * Owns the pipeline, forwarding table, conntrack, NAT, poll loop, counters; uses packet, port,
- * service; never netlink.
+ * service, and from sys only {@link dev.shunt.sys.NativeMemory} (the conntrack table's accesses);
+ * never netlink.
  *
  * <p>Connection tracking: {@link dev.shunt.datapath.ConntrackTable} (flows and their NAT mapping,
  * off-heap in one position-independent segment laid out by
