@@ -6,7 +6,6 @@ import java.lang.foreign.MemorySegment;
 
 import static dev.shunt.datapath.ConntrackDescriptor.HEADER_SIZE;
 import static dev.shunt.datapath.ConntrackDescriptor.SLOT_SIZE;
-import static dev.shunt.datapath.ConntrackTable.JAVA_LONG;
 
 /**
  * The slot array of a {@link ConntrackTable}'s index: open addressing with linear probing and
@@ -26,13 +25,11 @@ import static dev.shunt.datapath.ConntrackTable.JAVA_LONG;
  * <p>Not thread-safe: the owner of the table is the only caller.
  */
 final class ConntrackIndex {
-    private final MemorySegment segment;
-    /** The segment's address: per-packet accesses go through {@link NativeMemory} (see there why). */
+    /** The table segment's address: slots are read through {@link NativeMemory} (see there why). */
     private final long base;
     private final int mask;
 
     ConntrackIndex(MemorySegment segment, int slots) {
-        this.segment = segment;
         this.base = NativeMemory.address(segment);
         this.mask = slots - 1;
     }

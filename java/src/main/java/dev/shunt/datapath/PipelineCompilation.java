@@ -18,8 +18,9 @@ import java.nio.file.Path;
  * which one C2 compiles first is a race. Some orders cut the path inside a memory access, which
  * then stays a real call per packet: 70-80 ns per packet instead of 61-65. An inlined parse also
  * doubles the IR of everything after it. With the parse kept out, the rest of the path fits one
- * unit in every order; measured in interleaved JMH runs, 10 forks each: median 63.5 ns (61.8-65.8)
- * against 66.3 (61.7-73.0). See benchmarks/PIPELINE-RESULTS.md, session 6.
+ * unit in most orders (not all: C2 may still compile a callee such as {@code ipv4} first); measured
+ * in interleaved JMH runs, 10 forks each: median 63.5 ns (61.8-65.8) against 66.3 (61.7-73.0).
+ * See benchmarks/PIPELINE-RESULTS.md, session 6.
  *
  * <p>The directive matches only compilations of {@link Pipeline}'s own methods, so nothing else
  * in the JVM is affected. Without the management module or with directives refused, the fast
