@@ -144,20 +144,7 @@ public final class NatRewrites {
      */
     public static void ipv4Forward(MemorySegment s, long l3, long l4, int protocol, long oldIps, int oldPorts,
             long newIps, int newPorts, boolean partial, int ttlWord, int l4Checksum) {
-        int oldTtlProto = ttlWord >>> 16;
-        int newTtlProto = oldTtlProto - 0x0100;
-        long ipDelta = (~oldTtlProto & 0xFFFF) + newTtlProto;
-        long pseudoDelta = 0;
-        if (newIps != oldIps) {
-            pseudoDelta = words(~oldIps) + words(newIps);
-            ipDelta += pseudoDelta;
-        }
-        int ipChecksum = ~Checksums.fold((~ttlWord & 0xFFFF) + ipDelta) & 0xFFFF;
-        int newTtlWord = newTtlProto << 16 | ipChecksum;
-        long l4Delta = pseudoDelta;
-        if (newPorts != oldPorts && !partial) { // with partial, the ports sit in the bytes the NIC or kernel will sum later
-            l4Delta += (~oldPorts >>> 16) + (~oldPorts & 0xFFFF) + (newPorts >>> 16) + (newPorts & 0xFFFF);
-        }
+        int newTtlWord = ipv4TtlWordAfter(ttlWord, oldIps, newIps);
         if (l4 == l3 + Ipv4View.MIN_LENGTH) {
             // Bytes 8-15 of the IP header (TTL, protocol, checksum, source), then 16-23 (destination
             // and the L4 ports): unchanged bytes are written back as they were.
@@ -172,12 +159,43 @@ public final class NatRewrites {
                 setI32(s, l4 + TcpView.SRC_PORT_OFFSET, newPorts);
             }
         }
-        if (l4Delta != 0) {
-            int checksum = patchedL4Checksum(l4Checksum, protocol, l4Delta, partial);
-            if (checksum != l4Checksum) {
-                setU16(s, l4 + checksumOffset(protocol), checksum);
-            }
+        int checksum = l4ChecksumAfter(l4Checksum, protocol, oldIps, oldPorts, newIps, newPorts, partial);
+        if (checksum != l4Checksum) {
+            setU16(s, l4 + checksumOffset(protocol), checksum);
         }
+    }
+
+    /**
+     * The IPv4 header's 32 bits from the TTL (TTL, protocol, header checksum; {@code ttlWord} as
+     * they are) after {@link #ipv4Forward}'s rewrite: TTL one less, addresses {@code oldIps} to
+     * {@code newIps}, the checksum patched for both. For a caller that stores the words itself.
+     */
+    public static int ipv4TtlWordAfter(int ttlWord, long oldIps, long newIps) {
+        int oldTtlProto = ttlWord >>> 16;
+        int newTtlProto = oldTtlProto - 0x0100;
+        long delta = (~oldTtlProto & 0xFFFF) + newTtlProto;
+        if (newIps != oldIps) {
+            delta += words(~oldIps) + words(newIps);
+        }
+        int ipChecksum = ~Checksums.fold((~ttlWord & 0xFFFF) + delta) & 0xFFFF;
+        return newTtlProto << 16 | ipChecksum;
+    }
+
+    /**
+     * The TCP or UDP checksum field ({@code checksum} as it is) after {@link #ipv4Forward}'s
+     * rewrite of the addresses (pseudo-header) and ports; the same value when nothing it covers
+     * changed. For a caller that stores the field itself.
+     */
+    public static int l4ChecksumAfter(int checksum, int protocol, long oldIps, int oldPorts, long newIps, int newPorts,
+            boolean partial) {
+        long delta = 0;
+        if (newIps != oldIps) {
+            delta = words(~oldIps) + words(newIps);
+        }
+        if (newPorts != oldPorts && !partial) { // with partial, the ports sit in the bytes the NIC or kernel will sum later
+            delta += (~oldPorts >>> 16) + (~oldPorts & 0xFFFF) + (newPorts >>> 16) + (newPorts & 0xFFFF);
+        }
+        return delta == 0 ? checksum : patchedL4Checksum(checksum, protocol, delta, partial);
     }
 
     private static int checksumOffset(int protocol) {

@@ -86,42 +86,49 @@ public final class PacketParser {
     }
 
     /**
-     * The common case in one pass: an untagged IPv4 packet without options, not a fragment, whose
-     * whole TCP or UDP header is there and valid. Accepts only what the general path below accepts
-     * with the same result, and then writes every field that {@link PacketMeta#reset} would
-     * clear, once: the general path writes most of them twice (reset, then the value), ~16 stores
-     * per packet more. Returns false, having written nothing, for anything else (including every
-     * malformed frame), which {@link #parse} then parses from the start.
+     * The common case in one pass: a {@link PlainIpv4Frame} (untagged IPv4 without options, not a
+     * fragment, whose whole TCP or UDP header is there and valid), read as its words. Accepts only
+     * what the general path below accepts with the same result, and then writes every field that
+     * {@link PacketMeta#reset} would clear, once: the general path writes most of them twice
+     * (reset, then the value), ~16 stores per packet more. Returns false, having written nothing,
+     * for anything else (including every malformed frame), which {@link #parse} then parses from
+     * the start.
      */
     private boolean parseIpv4Fast(MemorySegment s, long offset, int length, PacketMeta meta) {
-        if (verifyL4 || offset < 0 || length < EthernetView.LENGTH + Ipv4View.MIN_LENGTH + UdpView.LENGTH
-                || offset > s.byteSize() - length || u16(s, offset + EthernetView.TYPE_OFFSET) != ETHERTYPE_IPV4) {
+        if (verifyL4 || offset < 0 || length < PlainIpv4Frame.MIN_LENGTH || offset > s.byteSize() - length) {
             return false;
         }
-        long l3 = offset + EthernetView.LENGTH;
-        long w0 = i64(s, l3);
-        long w1 = i64(s, l3 + 8);
-        int dst = i32(s, l3 + Ipv4View.DST_OFFSET);
-        int totalLength = (int) (w0 >>> 32) & 0xFFFF;
-        int flags = (int) w0 & 0xFFFF;
-        int protocol = (int) (w1 >>> 48) & 0xFF;
-        long l4 = l3 + Ipv4View.MIN_LENGTH;
-        long available = totalLength - Ipv4View.MIN_LENGTH;
-        if ((w0 >>> 56) != 0x45 || totalLength > offset + length - l3
-                || (flags & (Ipv4View.FLAG_MF | Ipv4View.FRAGMENT_OFFSET_MASK)) != 0
-                || verifyIpv4 && Checksums.fold((w0 >>> 32) + (w0 & 0xFFFF_FFFFL) + (w1 >>> 32) + (w1 & 0xFFFF_FFFFL)
-                        + (dst & 0xFFFF_FFFFL)) != 0xFFFF
-                || (protocol == IPPROTO_TCP ? !tcpFast(s, l4, available, meta)
-                        : protocol != IPPROTO_UDP || !udpFast(s, l4, available, meta))) {
-            return false; // meta may be partly written: parse() resets it
+        long a = i64(s, offset + PlainIpv4Frame.WORD_A);
+        long b = i64(s, offset + PlainIpv4Frame.WORD_B);
+        long c = i64(s, offset + PlainIpv4Frame.WORD_C);
+        long d = i64(s, offset + PlainIpv4Frame.WORD_D);
+        if (!PlainIpv4Frame.ipv4(a, b, c, length)) {
+            return false;
         }
-        ipv4Fields(meta, offset, length, l3, totalLength, w1, dst, flags);
+        long l4 = offset + PlainIpv4Frame.L4;
+        long available = PlainIpv4Frame.totalLength(a) - Ipv4View.MIN_LENGTH;
+        if (PlainIpv4Frame.protocol(b) == IPPROTO_TCP) {
+            if (length < PlainIpv4Frame.MIN_TCP_LENGTH) {
+                return false;
+            }
+            long t = i64(s, offset + PlainIpv4Frame.WORD_T);
+            if (!PlainIpv4Frame.tcp(a, t)) {
+                return false;
+            }
+            tcpFields(meta, l4, available, PlainIpv4Frame.l4Head(c, d), t, PlainIpv4Frame.tcpHeaderLength(t));
+        } else {
+            if (!PlainIpv4Frame.udp(a, d)) {
+                return false;
+            }
+            udpFields(meta, l4, PlainIpv4Frame.l4Head(c, d), PlainIpv4Frame.udpLength(d));
+        }
+        ipv4Fields(meta, offset, length, a, b, c);
         return true;
     }
 
     /** The fields of {@link #parseIpv4Fast}'s IPv4 header (not inlined into it: that keeps it under FreqInlineSize). */
-    private static void ipv4Fields(PacketMeta meta, long offset, int length, long l3, int totalLength, long w1, int dst,
-            int flags) {
+    private static void ipv4Fields(PacketMeta meta, long offset, int length, long a, long b, long c) {
+        long l3 = offset + PlainIpv4Frame.L3;
         meta.frameOffset = offset;
         meta.frameLength = length;
         if (meta.touched != 0) {
@@ -129,33 +136,16 @@ public final class PacketParser {
         }
         meta.etherType = ETHERTYPE_IPV4;
         meta.l3Offset = l3;
-        meta.l3End = l3 + totalLength;
+        meta.l3End = l3 + PlainIpv4Frame.totalLength(a);
         meta.ipVersion = 4;
         meta.l3HeaderLength = Ipv4View.MIN_LENGTH;
-        meta.src4 = (int) w1;
-        meta.dst4 = dst;
-        meta.ttl = (int) (w1 >>> 56);
-        meta.ipv4TtlWord = (int) (w1 >>> 32);
-        meta.dontFragment = (flags & Ipv4View.FLAG_DF) != 0;
-        meta.l4Protocol = (int) (w1 >>> 48) & 0xFF;
-        meta.l4Offset = l3 + Ipv4View.MIN_LENGTH;
-    }
-
-    /** {@link #parseIpv4Fast}'s TCP header: false where {@link #parseTcp} would not return OK. */
-    private static boolean tcpFast(MemorySegment s, long l4, long available, PacketMeta meta) {
-        if (available < TcpView.MIN_LENGTH) {
-            return false;
-        }
-        long ports = i64(s, l4);
-        // Data offset and flags, window, checksum, urgent pointer.
-        long w = i64(s, l4 + TcpView.DATA_OFFSET_OFFSET);
-        int offsetAndFlags = (int) (w >>> 48);
-        int headerLength = (offsetAndFlags >>> 12) * 4;
-        if (headerLength < TcpView.MIN_LENGTH || headerLength > available) {
-            return false;
-        }
-        tcpFields(meta, l4, available, ports, w, headerLength);
-        return true;
+        meta.src4 = PlainIpv4Frame.source(b, c);
+        meta.dst4 = PlainIpv4Frame.destination(c);
+        meta.ttl = PlainIpv4Frame.ttl(b);
+        meta.ipv4TtlWord = PlainIpv4Frame.ttlWord(b);
+        meta.dontFragment = PlainIpv4Frame.dontFragment(b);
+        meta.l4Protocol = PlainIpv4Frame.protocol(b);
+        meta.l4Offset = offset + PlainIpv4Frame.L4;
     }
 
     /**
@@ -170,20 +160,6 @@ public final class PacketParser {
         meta.l4Checksum = (int) (w >>> 16) & 0xFFFF;
         meta.payloadOffset = l4 + headerLength;
         meta.payloadLength = (int) (available - headerLength);
-    }
-
-    /** {@link #parseIpv4Fast}'s UDP header: false where {@link #parseUdp} would not return OK. */
-    private static boolean udpFast(MemorySegment s, long l4, long available, PacketMeta meta) {
-        if (available < UdpView.LENGTH) {
-            return false;
-        }
-        long header = i64(s, l4);
-        int udpLength = (int) (header >>> 16) & 0xFFFF;
-        if (udpLength < UdpView.LENGTH || udpLength > available) {
-            return false;
-        }
-        udpFields(meta, l4, header, udpLength);
-        return true;
     }
 
     /**
