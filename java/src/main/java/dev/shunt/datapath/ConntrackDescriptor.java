@@ -61,7 +61,7 @@ public final class ConntrackDescriptor {
     public static final int H_CLOCK_UNIT_NANOS = 40; // long: 1 for nanoseconds, 1_000_000 for milliseconds
     /** 0 when allocated, +1 for every {@code wrap}: how many agent processes adopted the table. */
     public static final int H_GENERATION = 48; // long
-    /** The largest {@code now} any operation was given (the table's idea of the time). */
+    /** The largest {@code now} insert or expire was given (the table's idea of the time; the pipeline expires after every batch). */
     public static final int H_CLOCK = 56; // long
     public static final int H_CLOCK_HAND = 64; // int: next entry expire() and eviction look at
     public static final int H_FREE_HEAD = 68; // int: first free entry below the high-water mark, -1 if none

@@ -316,13 +316,34 @@ public final class ConntrackTable {
      * Accounts one packet of {@code bytes} travelling in {@code direction} (normally
      * {@link #direction(int) direction(handle)}): counters, expiry (and so last-seen) time, the TCP state for
      * {@code tcpFlags} (ignored for other protocols) and so the flow's timeout. Returns the new TCP
-     * state ({@link TcpState#NONE} for UDP and ICMP).
+     * state ({@link TcpState#NONE} for UDP and ICMP). Does not advance {@link #clock()}: a packet's
+     * time is its batch's, which the pipeline gives {@link #expire} after every batch, and the
+     * store per packet cost the fast path C2's inlining budget for its last steps.
      */
     public int update(int handle, int tcpFlags, int direction, int bytes, long now) {
         long off = entry(handle >>> 1);
         // Protocol, TCP state and flags are adjacent (E_PROTOCOL, E_TCP_STATE, E_FLAGS): one read.
-        int word = NativeMemory.getInt(base + off + E_PROTOCOL);
-        int state;
+        return stateOf(account(off, NativeMemory.getInt(base + off + E_PROTOCOL), tcpFlags, direction, bytes, now));
+    }
+
+    /**
+     * {@link #update} for a packet travelling in its handle's own direction, returning what
+     * {@link #natPorts} would: the established path needs both, and they share one read. The
+     * protocol/state/flags word sits between the two directions' ports (E_ORIG_PORTS, E_PROTOCOL,
+     * E_REPLY_PORTS), so the 8 bytes from E_PROTOCOL - 4 * direction hold the word and the other
+     * direction's ports, which are this direction's after NAT.
+     */
+    public int updateAndNatPorts(int handle, int tcpFlags, int bytes, long now) {
+        int direction = handle & 1;
+        long off = entry(handle >>> 1);
+        long both = NativeMemory.getLong(base + off + E_PROTOCOL - ((long) direction << 2));
+        int wordShift = (LITTLE_ENDIAN ? direction : direction ^ 1) << 5;
+        account(off, (int) (both >>> wordShift), tcpFlags, direction, bytes, now);
+        return Integer.rotateLeft((int) (both >>> (32 - wordShift)), 16);
+    }
+
+    /** {@link #update} once the entry's protocol/state/flags {@code word} is read; returns the new word. */
+    private int account(long off, int word, int tcpFlags, int direction, int bytes, long now) {
         long timeout;
         // The steady state of a TCP connection, nearly every packet: ESTABLISHED and assured, the
         // reply already seen if this is one, no SYN, FIN or RST. TcpState.next keeps ESTABLISHED and
@@ -331,12 +352,10 @@ public final class ConntrackTable {
         // pipeline calls it instead of inlining it.)
         if ((word & STEADY_MASK[direction]) == STEADY_WORD[direction]
                 && (tcpFlags & (TcpState.TCP_SYN | TcpState.TCP_FIN | TcpState.TCP_RST)) == 0) {
-            state = TcpState.ESTABLISHED;
             timeout = establishedTimeout;
         } else {
-            int next = transition(off, word, tcpFlags, direction);
-            state = stateOf(next);
-            timeout = timeoutOf(next);
+            word = transition(off, word, tcpFlags, direction);
+            timeout = timeoutOf(word);
         }
         NativeMemory.setLong(base + off + E_EXPIRES_AT, now + timeout);
         // Packets and bytes, low 32 bits each, in one word (the reply direction's 8 bytes after):
@@ -349,14 +368,7 @@ public final class ConntrackTable {
         } else {
             carryCounters(off, direction, counters, bytes);
         }
-        // advanceClock(now), written out: in the pipeline's compilation this call comes late
-        // enough that C2 stops inlining (NodeCountInliningCutoff), and a call per packet for a
-        // compare that is false but once per batch costs more than the compare.
-        if (now - clock > 0) {
-            clock = now;
-            NativeMemory.setLong(base + H_CLOCK, now);
-        }
-        return state;
+        return word;
     }
 
     /** {@link #update} off the steady path: the entry's new word, written if it changed. */
@@ -813,6 +825,6 @@ public final class ConntrackTable {
     public long lookupHits() { return NativeMemory.getLong(base + H_LOOKUP_HITS) + pendingHits; }
     public long lookupMisses() { return NativeMemory.getLong(base + H_LOOKUP_MISSES) + pendingMisses; }
     public long generation() { return NativeMemory.getLong(base + H_GENERATION); }
-    /** The largest {@code now} passed to insert, update or expire. */
+    /** The largest {@code now} passed to insert or expire. */
     public long clock() { return NativeMemory.getLong(base + H_CLOCK); }
 }

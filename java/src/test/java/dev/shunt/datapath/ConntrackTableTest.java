@@ -128,6 +128,52 @@ class ConntrackTableTest {
         assertThat(t.index().size()).isZero();
     }
 
+    /**
+     * The established path's update: for random packets of random flows (DNAT, DNAT with a
+     * remapped source port, plain; TCP flags of every kind; both directions), updateAndNatPorts
+     * leaves the table byte for byte as update does, and returns natPorts.
+     */
+    @Test
+    void updateAndNatPortsIsUpdateAndNatPorts() {
+        ConntrackTable a = table(256);
+        ConntrackTable b = table(256);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        List<Integer> handles = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            int proto = rnd.nextBoolean() ? IPPROTO_TCP : IPPROTO_UDP;
+            int port = 20000 + i;
+            int h = switch (i % 3) {
+                case 0 -> insertDnat(a, port, proto, T0);
+                case 1 -> a.insert(CLIENT, VIP, port, 80, proto, BACKEND, CLIENT, 8080, 1024 + i,
+                        FLAG_DNAT | FLAG_SNAT, 3, 7, T0);
+                default -> insertPlain(a, CLIENT, BACKEND, port, 8080, proto, T0);
+            };
+            int same = switch (i % 3) {
+                case 0 -> insertDnat(b, port, proto, T0);
+                case 1 -> b.insert(CLIENT, VIP, port, 80, proto, BACKEND, CLIENT, 8080, 1024 + i,
+                        FLAG_DNAT | FLAG_SNAT, 3, 7, T0);
+                default -> insertPlain(b, CLIENT, BACKEND, port, 8080, proto, T0);
+            };
+            assertThat(same).isEqualTo(h);
+            handles.add(h);
+        }
+        int[] flags = {0, TcpState.TCP_SYN, TcpState.TCP_SYN | TcpState.TCP_ACK, TcpState.TCP_ACK,
+                TcpState.TCP_FIN | TcpState.TCP_ACK, TcpState.TCP_RST};
+        long now = T0;
+        for (int step = 0; step < 20_000; step++) {
+            int h = handles.get(rnd.nextInt(handles.size())) | (rnd.nextBoolean() ? REPLY : ORIGINAL);
+            int tcpFlags = flags[rnd.nextInt(flags.length)];
+            int bytes = rnd.nextInt(40, 1500);
+            now += rnd.nextLong(1, S);
+            a.update(h, tcpFlags, direction(h), bytes, now);
+            assertThat(b.updateAndNatPorts(h, tcpFlags, bytes, now)).as("step %d", step).isEqualTo(a.natPorts(h));
+            assertThat(b.segment().mismatch(a.segment())).as("step %d", step).isEqualTo(-1L);
+        }
+        // The walk went through TCP state changes, not only the steady state.
+        assertThat(handles.stream().filter(h -> a.protocol(h) == IPPROTO_TCP).map(a::tcpState).distinct().count())
+                .isGreaterThan(2);
+    }
+
     @Test
     void updateCountsPacketsAndFollowsTcp() {
         ConntrackTable t = table(64);
@@ -154,7 +200,11 @@ class ConntrackTableTest {
         assertThat(t.expiresAt(h)).isEqualTo(T0 + 4 * S + 10 * S);
         assertThat(t.lookup(CLIENT, VIP, 40000, 80, IPPROTO_TCP, T0 + 14 * S - 1)).isEqualTo(h);
         assertThat(t.lookup(CLIENT, VIP, 40000, 80, IPPROTO_TCP, T0 + 14 * S)).isEqualTo(MISS);
-        assertThat(t.clock()).isEqualTo(T0 + 4 * S);
+        // The table's clock follows inserts and expiry sweeps (the pipeline sweeps after every
+        // batch), not every packet's update.
+        assertThat(t.clock()).isEqualTo(T0);
+        t.expire(T0 + 15 * S, 1);
+        assertThat(t.clock()).isEqualTo(T0 + 15 * S);
     }
 
     @Test
