@@ -90,7 +90,7 @@ public final class Agent implements AutoCloseable {
         System.err.println("shunt agent: connection table " + conntrack.outcome());
         this.fastPath = new FastPath(netlink, namespace, conntrack.table(), "shunt-fastpath-" + config.node(),
                 config.offloads());
-        System.err.println("shunt agent: fast path compile plan (PacketParser.parse kept out of the pipeline's units): "
+        System.err.println("shunt agent: fast path compile plan (C2 directive, see PipelineCompilation): "
                 + PipelineCompilation.outcome());
         this.serviceStore = new ServiceStore(config.stateDir());
         this.services = new ServiceRegistry(config.node(), serviceStore.load());
@@ -777,7 +777,10 @@ public final class Agent implements AutoCloseable {
         if (vxlan != null) {
             vxlan.remove();
         }
-        if (graceful) {
+        if (!fastPath.stopped()) {
+            // The pipeline reads the table at raw addresses: it stays mapped while a poll may still run.
+            System.err.println("shunt agent: leaving the connection table mapped (the poll loop did not stop)");
+        } else if (graceful) {
             conntrack.delete();
         } else {
             conntrack.close();

@@ -215,9 +215,16 @@ final class FastPath implements AutoCloseable {
         if (port == null) {
             return;
         }
-        loop.remove(port);
+        boolean moved = loop.remove(port);
         pipeline.detach(port.id());
         publishForwarding();
+        if (!moved) {
+            // The pipeline reads frames at raw addresses of the ring: unmapping it under a poll
+            // that is still running would crash the agent. A stuck loop is a bug; leak the ring.
+            System.err.println("shunt agent: poll loop did not move on within 1 s; leaving " + port.name()
+                    + "'s ring mapped and its id in use");
+            return;
+        }
         port.close();
         usedIds.clear(port.id());
     }
@@ -329,9 +336,19 @@ final class FastPath implements AutoCloseable {
         return mac;
     }
 
+    /** True once the poll loop has ended: nothing reads the rings or the connection table any more. */
+    boolean stopped() {
+        return loop.stopped();
+    }
+
     @Override
     public void close() {
         loop.close();
+        if (!loop.stopped()) {
+            // As in detach: the rings stay mapped while a poll may still read them.
+            System.err.println("shunt agent: poll loop did not stop within 2 s; leaving the port rings mapped");
+            return;
+        }
         for (AfPacketPort port : ports.values()) {
             port.close();
         }

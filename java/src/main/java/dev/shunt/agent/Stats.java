@@ -85,6 +85,7 @@ final class Stats {
         out.put("drops", drops);
         out.put("newFlows", c.newFlows());
         out.put("natTranslations", c.natTranslations());
+        out.put("establishedPath", c.establishedPath());
         out.put("serviceRejects", c.serviceRejects());
         out.put("flowsPurged", c.flowsPurged());
         out.put("fragmentsSent", c.fragmentsSent());

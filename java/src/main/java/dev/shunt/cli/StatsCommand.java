@@ -33,8 +33,8 @@ final class StatsCommand implements Runnable {
                 out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(stats));
                 return;
             }
-            for (String key : new String[] {"received", "forwarded", "answered", "dropped", "newFlows", "natTranslations",
-                    "serviceRejects", "flowsPurged", "fragmentsSent"}) {
+            for (String key : new String[] {"received", "forwarded", "establishedPath", "answered", "dropped", "newFlows",
+                    "natTranslations", "serviceRejects", "flowsPurged", "fragmentsSent"}) {
                 out.printf("%-16s %d%n", key, stats.path(key).asLong());
             }
             stats.path("drops").properties().forEach(e -> out.printf("  drop %-22s %d%n", e.getKey(), e.getValue().asLong()));

@@ -11,12 +11,14 @@ import dev.shunt.packet.NetworkOrder;
 import dev.shunt.packet.PacketMeta;
 import dev.shunt.packet.TcpView;
 import dev.shunt.packet.PacketParser;
+import dev.shunt.packet.PlainIpv4Frame;
 import dev.shunt.port.Port;
 import dev.shunt.port.RxBatch;
 import dev.shunt.port.VnetHeader;
 import dev.shunt.service.Hashing;
 import dev.shunt.service.ServicePort;
 import dev.shunt.service.ServiceTable;
+import dev.shunt.sys.NativeMemory;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -112,6 +114,13 @@ public final class Pipeline {
     private boolean[] dirty = new boolean[0];
     private int[] dirtyList = new int[0];
     private int dirtyCount;
+    /**
+     * The address of the frames' segment when {@link #established} may read and write them raw
+     * (a native, writable segment: receive rings, in-memory ports), else 0; and the segment's
+     * size, below which every frame it reads must end.
+     */
+    private long frameBase;
+    private long frameLimit;
 
     static {
         PipelineCompilation.ensureInstalled(); // before any method of this class is hot enough for C2
@@ -217,6 +226,7 @@ public final class Pipeline {
         beginBatch();
         long flowsBefore = counters.newFlows;
         MemorySegment segment = batch.segment();
+        frames(segment);
         int inPort = in.id();
         batchNow = now;
         boolean vnet = batch.vnetHeaderLength() != 0;
@@ -295,9 +305,15 @@ public final class Pipeline {
     }
 
     void processFrame(int inPort, MemorySegment s, long off, int len, long now) {
+        frames(s);
         counters.received++;
         sourceCheck(inPort);
         frame(inPort, s, off, len, now);
+    }
+
+    private void frames(MemorySegment segment) {
+        frameBase = segment.isNative() && !segment.isReadOnly() ? segment.address() : 0;
+        frameLimit = segment.byteSize();
     }
 
     /**
@@ -311,6 +327,9 @@ public final class Pipeline {
 
     /** {@link #processFrame} but for the received counter, which {@link #process} adds once per batch. */
     private void frame(int inPort, MemorySegment s, long off, int len, long now) {
+        if (frameBase != 0 && established(inPort, s, off, len, now)) {
+            return;
+        }
         DropReason parsed = parser.parse(s, off, len, meta);
         if (parsed != DropReason.OK) {
             counters.parseDrops[parsed.ordinal()]++;
@@ -350,7 +369,7 @@ public final class Pipeline {
             drop(PipelineDrop.POD_SOURCE_MISMATCH);
             return;
         }
-        if ((dst >>> 28) == 0xe || dst == -1) {
+        if (!unicast(dst)) {
             drop(PipelineDrop.NOT_UNICAST);
             return;
         }
@@ -358,16 +377,150 @@ public final class Pipeline {
         if (ports && dst != ForwardingTable.GATEWAY_IP) {
             int sport = meta.srcPort();
             int dport = meta.dstPort();
-            int h = conntrack.lookup(src, dst, sport, dport, proto, now);
-            if (h >= 0) {
-                if ((meta.tcpFlags() & TcpView.SYN) == 0 || proto != IPPROTO_TCP || !closedFlowReused(h)) {
-                    tracked(inPort, s, off, len, h, src, dst, sport, dport, proto, now);
-                    return;
-                }
-                conntrack.remove(h);
-            }
+            looked(inPort, s, off, len, now, conntrack.lookup(src, dst, sport, dport, proto, now), src, dst, sport, dport,
+                    proto);
+            return;
         }
         untracked(inPort, s, off, len, now, src, dst, proto, ports);
+    }
+
+    /** {@link #ipv4} once a TCP or UDP packet was looked up in conntrack: {@code h} is its flow, or a miss. */
+    private void looked(int inPort, MemorySegment s, long off, int len, long now, int h, int src, int dst, int sport,
+            int dport, int proto) {
+        if (h >= 0) {
+            if ((meta.tcpFlags() & TcpView.SYN) == 0 || proto != IPPROTO_TCP || !closedFlowReused(h)) {
+                tracked(inPort, s, off, len, h, src, dst, sport, dport, proto, now);
+                return;
+            }
+            conntrack.remove(h);
+        }
+        untracked(inPort, s, off, len, now, src, dst, proto, true);
+    }
+
+    /**
+     * The established path: a {@link PlainIpv4Frame} of a tracked TCP or UDP flow, read in five
+     * words and rewritten in five stores at raw addresses of its (native) buffer, without the
+     * parser and {@link PacketMeta}. Every frame gets the outcome the general path ({@link #ipv4},
+     * {@link #looked}, {@link #tracked}, {@link #translateAndForward}) gives it, byte for byte and
+     * counter for counter (PipelineFastPathTest runs both on the same frames). Before the
+     * conntrack lookup it returns false, having changed nothing, for anything not of its shape or
+     * not plain (the gateway, a spoofed source, TTL 1, ...), which the general path then takes from
+     * the start. After the lookup it finishes the frame: a miss, a SYN and a packet too big for its
+     * next hop go on in the general path's later steps ({@link #afterLookup}, {@link #afterUpdate}),
+     * so no frame is looked up or accounted twice.
+     *
+     * <p>Why a second path: every {@code MemorySegment} access costs C2 600-1,200 IR nodes while it
+     * compiles, against an inlining budget of 18,000 per compile unit. The general path (parser,
+     * PacketMeta, segment accesses) does not fit one unit, and where C2 cuts it depends on the
+     * compile order; this one fits (benchmarks/PIPELINE-RESULTS.md, session 7). Frames stay within
+     * their buffer: {@code off} and {@code len} are checked against the segment, and every read
+     * against {@code len}.
+     */
+    private boolean established(int inPort, MemorySegment s, long off, int len, long now) {
+        if (off < 0 || len < PlainIpv4Frame.MIN_LENGTH || off > frameLimit - len) {
+            return false;
+        }
+        long at = frameBase + off;
+        long a = NativeMemory.getLongBigEndian(at + PlainIpv4Frame.WORD_A);
+        long b = NativeMemory.getLongBigEndian(at + PlainIpv4Frame.WORD_B);
+        long c = NativeMemory.getLongBigEndian(at + PlainIpv4Frame.WORD_C);
+        long d = NativeMemory.getLongBigEndian(at + PlainIpv4Frame.WORD_D);
+        if (!PlainIpv4Frame.ipv4(a, b, c, len)) {
+            return false;
+        }
+        int proto = PlainIpv4Frame.protocol(b);
+        int tcpFlags = 0;
+        int l4Checksum;
+        if (proto == IPPROTO_TCP) {
+            if (len < PlainIpv4Frame.MIN_TCP_LENGTH) {
+                return false;
+            }
+            long t = NativeMemory.getLongBigEndian(at + PlainIpv4Frame.WORD_T);
+            if (!PlainIpv4Frame.tcp(a, t)) {
+                return false;
+            }
+            tcpFlags = PlainIpv4Frame.tcpFlags(t);
+            l4Checksum = PlainIpv4Frame.tcpChecksum(t);
+        } else {
+            if (!PlainIpv4Frame.udp(a, d)) {
+                return false;
+            }
+            l4Checksum = PlainIpv4Frame.udpChecksum(d);
+        }
+        int src = PlainIpv4Frame.source(b, c);
+        int dst = PlainIpv4Frame.destination(c);
+        // What ipv4 drops or answers (spoofed, not unicast, the gateway) and TTL expiry: the general path's.
+        if ((podSourceOnly && podSource != src) || !unicast(dst) || dst == ForwardingTable.GATEWAY_IP
+                || PlainIpv4Frame.ttl(b) <= 1) {
+            return false;
+        }
+        int sport = PlainIpv4Frame.sourcePort(c);
+        int dport = PlainIpv4Frame.destinationPort(d);
+        int h = conntrack.lookup(src, dst, sport, dport, proto, now);
+        // A new flow, or a SYN that may open a new connection over a closed one's tuple.
+        if (h < 0 || (tcpFlags & TcpView.SYN) != 0) {
+            afterLookup(inPort, s, off, len, now, h, src, dst, sport, dport, proto);
+            return true;
+        }
+        // In the general path's order: TTL (checked above), update, then translation.
+        int ports = conntrack.updateAndNatPorts(h, tcpFlags, len, now);
+        long ips = conntrack.natIps(h);
+        long hop = fwd.nextHop((int) ips);
+        int out = ForwardingTable.hopPort(hop);
+        if (tooBig(out, PlainIpv4Frame.totalLength(a))) { // fragmentation needed, or fragments
+            afterUpdate(inPort, s, off, len, h, src, dst, sport, dport, proto);
+            return true;
+        }
+        long oldIps = ConntrackTable.ips(src, dst);
+        int oldPorts = ConntrackTable.ports(sport, dport);
+        // As NatRewrites.ipv4Forward: bytes 22-29 (TTL, protocol, checksum, source), 30-37
+        // (destination, ports), then the L4 checksum if it changed.
+        NativeMemory.setLongBigEndian(at + PlainIpv4Frame.TTL_WORD,
+                (long) NatRewrites.ipv4TtlWordAfter(PlainIpv4Frame.ttlWord(b), oldIps, ips) << 32 | ips >>> 32);
+        NativeMemory.setLongBigEndian(at + PlainIpv4Frame.DST_WORD, ips << 32 | ports & 0xFFFF_FFFFL);
+        int checksum = NatRewrites.l4ChecksumAfter(l4Checksum, proto, oldIps, oldPorts, ips, ports,
+                offload.needsChecksum());
+        if (checksum != l4Checksum) {
+            NativeMemory.setShortBigEndian(at + PlainIpv4Frame.l4ChecksumOffset(proto), (short) checksum);
+        }
+        counters.natTranslations++;
+        NativeMemory.setLongBigEndian(at + EthernetView.DST_OFFSET, macWord(hop));
+        NativeMemory.setIntBigEndian(at + EthernetView.DST_OFFSET + 8, (int) ForwardingTable.GATEWAY_MAC);
+        if (send(out, s, off, len, true, offload)) {
+            counters.forwarded++;
+            counters.establishedPath++;
+        }
+        return true;
+    }
+
+    /**
+     * {@link #established}'s way back to the general path after its lookup ({@code h}): parses the
+     * frame into {@link #meta} and goes on as {@link #ipv4} would. Never inlined into
+     * {@link #established} (PipelineCompilation): it is the rare case there, and big.
+     */
+    private void afterLookup(int inPort, MemorySegment s, long off, int len, long now, int h, int src, int dst,
+            int sport, int dport, int proto) {
+        if (parsed(s, off, len)) {
+            looked(inPort, s, off, len, now, h, src, dst, sport, dport, proto);
+        }
+    }
+
+    /** The same after the conntrack update: on as {@link #tracked} would (a packet too big for its next hop). */
+    private void afterUpdate(int inPort, MemorySegment s, long off, int len, int h, int src, int dst, int sport, int dport,
+            int proto) {
+        if (parsed(s, off, len)) {
+            translateAndForward(inPort, s, off, len, h, src, dst, sport, dport, proto);
+        }
+    }
+
+    /** Parses a frame {@link #established} read into {@link #meta}; a drop (never, for a PlainIpv4Frame) is counted. */
+    private boolean parsed(MemorySegment s, long off, int len) {
+        DropReason parsed = parser.parse(s, off, len, meta);
+        if (parsed != DropReason.OK) {
+            counters.parseDrops[parsed.ordinal()]++;
+            return false;
+        }
+        return true;
     }
 
     /**
@@ -543,7 +696,7 @@ public final class Pipeline {
         long hop = fwd.nextHop((int) ips);
         int out = ForwardingTable.hopPort(hop);
         // Checked before the rewrite: a fragmentation-needed must quote the packet as its sender sent it.
-        boolean tooBig = tooBig(out);
+        boolean tooBig = tooBig(out, (int) (meta.l3End() - meta.l3Offset()));
         if (tooBig && meta.dontFragment()) {
             fragmentationNeeded(inPort, s, off, out);
             return;
@@ -562,12 +715,13 @@ public final class Pipeline {
     }
 
     /**
-     * True if the IPv4 packet in hand is longer than port {@code out}'s MTU. A GSO frame is not:
-     * the kernel cuts it into segments of its GSO size, which the sender chose from its own MTU.
+     * True if the IPv4 packet in hand ({@code ipLength} bytes) is longer than port {@code out}'s
+     * MTU. A GSO frame is not: the kernel cuts it into segments of its GSO size, which the sender
+     * chose from its own MTU.
      */
-    private boolean tooBig(int out) {
+    private boolean tooBig(int out, int ipLength) {
         int[] m = batchMtus;
-        return out >= 0 && out < m.length && meta.l3End() - meta.l3Offset() > m[out] && !offload.isGso();
+        return out >= 0 && out < m.length && ipLength > m[out] && !offload.isGso();
     }
 
     /** RFC 1191: the sender learns the MTU of the link that refused its DF packet. */
@@ -713,7 +867,7 @@ public final class Pipeline {
             drop(PipelineDrop.LOOP);
             return;
         }
-        boolean tooBig = tooBig(out); // forward() routes IPv4 only (untracked, ICMP errors)
+        boolean tooBig = tooBig(out, (int) (meta.l3End() - meta.l3Offset())); // IPv4 only (untracked, ICMP errors)
         if (tooBig && meta.dontFragment()) {
             fragmentationNeeded(inPort, s, off, out);
             return;
@@ -728,10 +882,20 @@ public final class Pipeline {
         }
     }
 
+    /** False for multicast (224.0.0.0/4) and the limited broadcast, which the fast path does not forward. */
+    private static boolean unicast(int dst) {
+        return (dst >>> 28) != 0xe && dst != -1;
+    }
+
     /** Destination: the next hop's MAC; source: the gateway's. 12 bytes in two writes. */
     private static void setMacs(MemorySegment s, long off, long hop) {
-        NetworkOrder.setI64(s, off + EthernetView.DST_OFFSET, ForwardingTable.hopMac(hop) << 16 | ForwardingTable.GATEWAY_MAC >>> 32);
+        NetworkOrder.setI64(s, off + EthernetView.DST_OFFSET, macWord(hop));
         NetworkOrder.setI32(s, off + EthernetView.DST_OFFSET + 8, (int) ForwardingTable.GATEWAY_MAC);
+    }
+
+    /** A forwarded frame's first 8 bytes: the next hop's MAC, then the gateway MAC's first two bytes. */
+    private static long macWord(long hop) {
+        return ForwardingTable.hopMac(hop) << 16 | ForwardingTable.GATEWAY_MAC >>> 32;
     }
 
     private void answer(int inPort, MemorySegment s, long off, int len) {

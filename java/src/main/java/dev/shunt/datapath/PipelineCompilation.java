@@ -8,30 +8,40 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Where C2 cuts the fast path into compile units: {@link dev.shunt.packet.PacketParser#parse} is
- * never inlined into {@link Pipeline}'s methods. Installed once per JVM, when {@link Pipeline} is
- * first used, as a compiler directive through the JVM's own diagnostic command
+ * Where C2 cuts the fast path into compile units: a few methods are never inlined into
+ * {@link Pipeline}'s methods. Installed once per JVM, when {@link Pipeline} is first used, as a
+ * compiler directive through the JVM's own diagnostic command
  * ({@code jcmd PID Compiler.directives_add}, here through its MBean: no JVM option needed).
  *
- * <p>Why: the per-packet path is larger than C2's inlining budget (18,000 IR nodes per unit, and
- * each segment access costs 600-1,200), and its per-packet methods are called equally often, so
- * which one C2 compiles first is a race. Some orders cut the path inside a memory access, which
- * then stays a real call per packet: 70-80 ns per packet instead of 61-65. An inlined parse also
- * doubles the IR of everything after it. With the parse kept out, the rest of the path fits one
- * unit in most orders (not all: C2 may still compile a callee such as {@code ipv4} first); measured
- * in interleaved JMH runs, 10 forks each: median 63.5 ns (61.8-65.8) against 66.3 (61.7-73.0).
- * See benchmarks/PIPELINE-RESULTS.md, session 6.
+ * <p>Why: C2 stops inlining into a compile unit once it has created 18,000 IR nodes
+ * (NodeCountInliningCutoff), and each memory access costs 600-1,200 of them. What it cuts after
+ * that point stays a real call per packet, sometimes inside a memory access (70-80 ns per packet
+ * instead of ~60 in session 6). The methods kept out are the ones the per-packet path reaches only
+ * for unusual packets, but which the setup traffic (handshakes, new flows) makes warm enough for
+ * C2 to inline:
+ * <ul>
+ *   <li>{@link dev.shunt.packet.PacketParser#parse}: the general path's parser; an inlined parse
+ *       doubles the IR of everything after it (session 6: median 63.5 ns against 66.3).</li>
+ *   <li>{@link Pipeline}'s {@code afterLookup} and {@code afterUpdate}: the established path's
+ *       ways back to the general path (new flows, SYNs, packets too big), which hold all of it.</li>
+ *   <li>{@link ConntrackTable}'s {@code transition} and {@code timeoutOf}: TCP state changes, off
+ *       the steady state that nearly every packet of a connection is in.</li>
+ * </ul>
+ * So the established path ({@code Pipeline.established}: five frame reads, lookup, update, rewrite)
+ * fits one unit (benchmarks/PIPELINE-RESULTS.md, session 7).
  *
  * <p>The directive matches only compilations of {@link Pipeline}'s own methods, so nothing else
  * in the JVM is affected. Without the management module or with directives refused, the fast
- * path works the same, only without the pinned cut: {@link #outcome()} says which.
+ * path works the same, only without the pinned cuts: {@link #outcome()} says which.
  */
 public final class PipelineCompilation {
     /** The directive (HotSpot's compiler-directive JSON). */
     static final String DIRECTIVE = """
             [{
               match: "dev/shunt/datapath/Pipeline.*",
-              c2: { inline: "-dev/shunt/packet/PacketParser.parse" }
+              c2: { inline: ["-dev/shunt/packet/PacketParser.parse", "-dev/shunt/datapath/Pipeline.afterLookup",
+                             "-dev/shunt/datapath/Pipeline.afterUpdate",
+                             "-dev/shunt/datapath/ConntrackTable.transition", "-dev/shunt/datapath/ConntrackTable.timeoutOf"] }
             }]
             """;
 

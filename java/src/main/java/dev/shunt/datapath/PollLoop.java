@@ -63,8 +63,13 @@ public final class PollLoop implements AutoCloseable {
         ports = next;
     }
 
-    /** Stops polling a port (control plane); the caller closes it after this returns and the loop moved on. */
-    public synchronized void remove(PollablePort port) {
+    /**
+     * Stops polling a port (control plane). Returns true once the loop is past any poll of it (a
+     * full round later, or the loop has stopped): then the caller may close the port and unmap its
+     * ring. False if the loop did not finish a round within a second: the port must stay mapped,
+     * since the pipeline reads its frames at raw addresses (a read of unmapped memory is a crash).
+     */
+    public synchronized boolean remove(PollablePort port) {
         epoll.remove(port.ringFd());
         ports = Arrays.stream(ports).filter(p -> p != port).toArray(PollablePort[]::new);
         // The loop may be inside a poll of this port right now: wait one full round.
@@ -73,6 +78,12 @@ public final class PollLoop implements AutoCloseable {
         while (rounds == seen && thread.isAlive() && System.nanoTime() < deadline) {
             Thread.onSpinWait();
         }
+        return rounds != seen || !thread.isAlive();
+    }
+
+    /** True once the poll thread has ended (after {@link #close}, or a failure). */
+    public boolean stopped() {
+        return !thread.isAlive();
     }
 
     /** How often the loop went to sleep in epoll: a rough idleness figure. */

@@ -2,11 +2,13 @@ package dev.shunt.sys;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
- * Reads and writes at absolute addresses of native memory, in native byte order, for the fast
- * path's own tables (the connection-tracking table): the caller has checked the bounds once (the
- * table's layout) and keeps the memory mapped while it reads.
+ * Reads and writes at absolute addresses of native memory for the fast path: its own tables (the
+ * connection-tracking table, in native byte order) and the headers of frames in native receive
+ * buffers (big-endian, network order). The caller has checked the bounds once (the table's layout,
+ * the frame's length) and keeps the memory mapped while it reads.
  *
  * <p>Why not the table's own {@link MemorySegment}: every access through a segment that C2 does
  * not know as a constant re-checks its class, bounds, session owner and state, and costs ~1,200 IR
@@ -22,6 +24,9 @@ public final class NativeMemory {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG_BE = LONG.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt INT_BE = INT.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort SHORT_BE = SHORT.withOrder(ByteOrder.BIG_ENDIAN);
 
     private NativeMemory() {}
 
@@ -63,5 +68,22 @@ public final class NativeMemory {
 
     public static void setByte(long address, byte value) {
         EVERYTHING.set(ValueLayout.JAVA_BYTE, address, value);
+    }
+
+    /** 8 bytes in network order (a packet header's). */
+    public static long getLongBigEndian(long address) {
+        return EVERYTHING.get(LONG_BE, address);
+    }
+
+    public static void setLongBigEndian(long address, long value) {
+        EVERYTHING.set(LONG_BE, address, value);
+    }
+
+    public static void setIntBigEndian(long address, int value) {
+        EVERYTHING.set(INT_BE, address, value);
+    }
+
+    public static void setShortBigEndian(long address, short value) {
+        EVERYTHING.set(SHORT_BE, address, value);
     }
 }

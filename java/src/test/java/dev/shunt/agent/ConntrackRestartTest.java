@@ -95,6 +95,8 @@ class ConntrackRestartTest {
                     assertThat(after.path("conntrack").path("lookupHits").asLong())
                             .isGreaterThan(before.path("conntrack").path("lookupHits").asLong());
                     assertThat(after.path("natTranslations").asLong()).isGreaterThanOrEqualTo(4);
+                    // Frames of the adopted flows, read from the AF_PACKET rings: the established path's.
+                    assertThat(after.path("establishedPath").asLong()).as("%s", after).isGreaterThanOrEqualTo(4);
                 }
                 cli("pod", "del", "web", "--socket", socket.toString());
                 cli("pod", "del", "client", "--socket", socket.toString());

@@ -12,7 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The fast path's compile plan: using {@link Pipeline} installs, once per JVM, a C2 directive that
- * keeps {@code PacketParser.parse} out of the pipeline's compile units, and the JVM's own listing
+ * keeps the parser, the established path's way back to the general path and the TCP state
+ * changes out of the pipeline's compile units, and the JVM's own listing
  * of its directives ({@code jcmd PID Compiler.directives_print}, read through its MBean) shows it,
  * scoped to the pipeline's methods and to C2.
  */
@@ -33,7 +34,10 @@ class PipelineCompilationTest {
             ours++;
             int c2 = directive.indexOf("c2 directives:");
             assertThat(c2).isPositive();
-            assertThat(directive.substring(c2)).contains("inline: -dev/shunt/packet/PacketParser.parse");
+            assertThat(directive.substring(c2)).contains("inline: -dev/shunt/packet/PacketParser.parse, "
+                    + "-dev/shunt/datapath/Pipeline.afterLookup, -dev/shunt/datapath/Pipeline.afterUpdate, "
+                    + "-dev/shunt/datapath/ConntrackTable.transition, "
+                    + "-dev/shunt/datapath/ConntrackTable.timeoutOf");
             assertThat(directive.substring(0, c2)).doesNotContain("PacketParser");
         }
         assertThat(ours).as(listing).isEqualTo(1);

@@ -94,7 +94,9 @@ class PipelineExpiryTest {
         while (loop.sleeps() < 2 && System.nanoTime() < deadline) {
             Thread.onSpinWait();
         }
+        assertThat(loop.stopped()).isFalse();
         loop.close(); // joins the loop thread: what it did to the table is visible below
+        assertThat(loop.stopped()).as("the agent unmaps rings and the table only after this").isTrue();
         assertThat(loop.failure()).isNull();
         assertThat(loop.sleeps()).isGreaterThanOrEqualTo(2);
         assertThat(t.live()).isZero();

@@ -7,15 +7,20 @@ import dev.shunt.packet.PacketParser;
 import dev.shunt.port.Port;
 import dev.shunt.port.PortCounters;
 import dev.shunt.port.RxBatch;
+import dev.shunt.port.VnetHeader;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HexFormat;
+import java.util.List;
 
 /**
  * A port that allocates nothing per frame: transmit copies the frame into a preallocated slot
  * (as a TX ring would), flush frees the slots. Optionally re-parses every transmitted frame and
- * remembers the first one that does not parse with the given {@link PacketParser} flags.
- * Receiving is the test's business (it fills an {@link RxBatch} itself).
+ * remembers the first one that does not parse with the given {@link PacketParser} flags. Or
+ * ({@link #record}) takes every frame as it is given, offload header and all, and describes it in a
+ * list instead. Receiving is the test's business (it fills an {@link RxBatch} itself).
  */
 final class SinkPort implements Port {
     static final int SLOTS = 64;
@@ -32,6 +37,7 @@ final class SinkPort implements Port {
     long shortQuotes;
     DropReason firstBadReason;
     byte[] firstBad;
+    private List<String> record;
 
     SinkPort(int id) {
         this.id = id;
@@ -59,6 +65,22 @@ final class SinkPort implements Port {
 
     @Override
     public void release(RxBatch batch) {
+    }
+
+    /** From now on, take every frame and append "port header bytes-in-hex" to {@code into}. */
+    void record(List<String> into) {
+        record = into;
+    }
+
+    @Override
+    public boolean transmit(MemorySegment frame, long offset, int length, VnetHeader offload) {
+        if (record == null) {
+            return Port.super.transmit(frame, offset, length, offload);
+        }
+        String header = offload == null ? "-" : offload.flags() + "/" + offload.gsoType() + "/" + offload.hdrLen() + "/"
+                + offload.gsoSize() + "/" + offload.csumStart() + "/" + offload.csumOffset();
+        record.add(id + " " + header + " " + HexFormat.of().formatHex(frame.asSlice(offset, length).toArray(ValueLayout.JAVA_BYTE)));
+        return true;
     }
 
     @Override
