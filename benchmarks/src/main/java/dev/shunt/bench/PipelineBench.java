@@ -49,6 +49,9 @@ import java.util.concurrent.TimeUnit;
  *       lookup, Maglev pick, insert of both tuples, DNAT). The SYN_SENT timeout is shortened to
  *       64 ops so the table stays at ~2-3k flows: every flow is freed by the pipeline's own
  *       per-batch expiry (clock hand), as in a node's steady state, and that cost is included.</li>
+ *   <li>{@code traffic=podtopod}: data segments of 1024 connections from a pod straight to another
+ *       pod's address: not tracked (only Service flows are), so a conntrack miss, then routing
+ *       without NAT (TTL, MACs).</li>
  * </ul>
  * Run with {@code -prof gc}: gc.alloc.rate.norm must be ~0 B/op.
  */
@@ -65,7 +68,7 @@ public class PipelineBench extends BenchmarkDefaults {
     @Param({"1", "1000", "100000"})
     public int services;
 
-    @Param({"established", "newflow"})
+    @Param({"established", "newflow", "podtopod"})
     public String traffic;
 
     Pipeline pipeline;
@@ -76,6 +79,7 @@ public class PipelineBench extends BenchmarkDefaults {
     MemorySegment templates;
     int[] lengths;
     boolean newFlow;
+    boolean podToPod;
     int next;
     int sourcePort = 1024;
     long now = 1_000_000_000L;
@@ -89,6 +93,7 @@ public class PipelineBench extends BenchmarkDefaults {
                 .pod(ip("10.244.1.3"), B1, 0x020000000012L)
                 .pod(ip("10.244.1.4"), B2, 0x020000000013L).build();
         newFlow = traffic.equals("newflow");
+        podToPod = traffic.equals("podtopod");
         ConntrackTimeouts timeouts = ConntrackTimeouts.kernelDefaults(TimeUnit.NANOSECONDS);
         if (newFlow) {
             timeouts = timeouts.withTicks(ConntrackTimeouts.Kind.TCP_SYN_SENT, 64 * TICK);
@@ -109,6 +114,7 @@ public class PipelineBench extends BenchmarkDefaults {
         pipeline.setServices(ServiceTable.build(all, "n1"));
         String vip = text(base + services / 2);
         String clientIp = text(client);
+        String podIp = "10.244.1.3";
 
         batch = new RxBatch(BATCH);
         rx = Arena.ofAuto().allocate((long) BATCH * SLOT, 64);
@@ -117,15 +123,15 @@ public class PipelineBench extends BenchmarkDefaults {
         lengths = new int[count];
         for (int k = 0; k < count; k++) {
             int sport = 10_000 + k;
-            byte[] frame = newFlow
-                    ? frame(clientIp, vip, sport, 80, TcpView.SYN, 1, 0, 0)
+            byte[] frame = newFlow ? frame(clientIp, vip, sport, 80, TcpView.SYN, 1, 0, 0)
+                    : podToPod ? frame(clientIp, podIp, sport, 8080, TcpView.PSH | TcpView.ACK, 2, 2, 64)
                     : frame(clientIp, vip, sport, 80, TcpView.PSH | TcpView.ACK, 2, 2, 64);
             if (frame.length > SLOT) {
                 throw new IllegalStateException("a " + frame.length + "-byte frame does not fit a " + SLOT + "-byte slot");
             }
             MemorySegment.copy(MemorySegment.ofArray(frame), 0, templates, (long) k * SLOT, frame.length);
             lengths[k] = frame.length;
-            if (!newFlow) { // open the connection: SYN, SYN-ACK from its backend, ACK
+            if (!newFlow && !podToPod) { // open the connection: SYN, SYN-ACK from its backend, ACK
                 one(CLIENT, frame(clientIp, vip, sport, 80, TcpView.SYN, 1, 0, 0));
                 int h = conntrack.lookup(client, base + services / 2, sport, 80, ConntrackTable.IPPROTO_TCP, now);
                 int backend = conntrack.backendIp(h);

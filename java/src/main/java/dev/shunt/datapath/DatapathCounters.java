@@ -84,9 +84,9 @@ public final class DatapathCounters {
 
     /**
      * Of {@link #forwarded()}, the frames the established path took (plain IPv4 TCP/UDP of a
-     * tracked flow, read at raw addresses of a native buffer); the rest went the general way.
-     * A low share on a busy node means frames with IP options, VLAN tags or fragments, or ports
-     * with heap buffers.
+     * tracked flow, or routed without NAT, read at raw addresses of a native buffer); the rest
+     * went the general way: new flows to Services and SYNs of tracked ones, ICMP, what the host
+     * port hands over, and frames with IP options, VLAN tags or fragments.
      */
     public long establishedPath() {
         return establishedPath;

@@ -35,7 +35,9 @@ import static dev.shunt.packet.PacketDescriptor.IPPROTO_UDP;
 
 /**
  * The fast path: every frame of every port goes parse → conntrack → (for a new flow) classify →
- * pick a backend → NAT → TTL → transmit, or is answered, or is dropped with a counted reason.
+ * pick a backend → NAT → TTL → transmit, or is answered, or is dropped with a counted reason. A
+ * plain IPv4 TCP/UDP frame of a tracked flow in a native buffer takes a shorter way to the same
+ * outcome, {@link #established}, without the parser.
  *
  * <p>Classification of a new IPv4 flow: a NodePort (frames from the host port only), a ClusterIP
  * port, another port of a ClusterIP (refused), a local pod, another node's pod (overlay), anything
@@ -69,6 +71,11 @@ public final class Pipeline {
     private final ConntrackTable conntrack;
     private final AffinityTable affinity;
     private final long flowSeed;
+    /*
+     * No L4 checksum verification (frames from a veth are often CHECKSUM_PARTIAL): the established
+     * path, which never verifies one, gives the outcome this parser's path gives only because of
+     * that. Turning VERIFY_L4_CHECKSUM on here would need the established path to verify too.
+     */
     private final PacketParser parser = new PacketParser(PacketParser.VERIFY_IPV4_CHECKSUM);
     private final PacketMeta meta = new PacketMeta();
     private final Responder responder = new Responder();
@@ -226,7 +233,7 @@ public final class Pipeline {
         beginBatch();
         long flowsBefore = counters.newFlows;
         MemorySegment segment = batch.segment();
-        frames(segment);
+        rawFrames(segment);
         int inPort = in.id();
         batchNow = now;
         boolean vnet = batch.vnetHeaderLength() != 0;
@@ -305,13 +312,14 @@ public final class Pipeline {
     }
 
     void processFrame(int inPort, MemorySegment s, long off, int len, long now) {
-        frames(s);
+        rawFrames(s);
         counters.received++;
         sourceCheck(inPort);
         frame(inPort, s, off, len, now);
     }
 
-    private void frames(MemorySegment segment) {
+    /** Whether, and at which address, {@link #established} may read the frames of {@code segment}. */
+    private void rawFrames(MemorySegment segment) {
         frameBase = segment.isNative() && !segment.isReadOnly() ? segment.address() : 0;
         frameLimit = segment.byteSize();
     }
@@ -357,9 +365,8 @@ public final class Pipeline {
     }
 
     /**
-     * IPv4: the common case, a TCP or UDP packet of a tracked flow, is kept in this method and
-     * {@link #tracked} (small enough for the JIT to compile the whole per-packet path as one unit);
-     * everything else goes to {@link #untracked}.
+     * IPv4 on the general path: a TCP or UDP packet is looked up in conntrack ({@link #looked}:
+     * a tracked flow's to {@link #tracked}); everything else goes to {@link #untracked}.
      */
     private void ipv4(int inPort, MemorySegment s, long off, int len, long now) {
         int src = meta.src4();
@@ -398,16 +405,17 @@ public final class Pipeline {
     }
 
     /**
-     * The established path: a {@link PlainIpv4Frame} of a tracked TCP or UDP flow, read in five
-     * words and rewritten in five stores at raw addresses of its (native) buffer, without the
-     * parser and {@link PacketMeta}. Every frame gets the outcome the general path ({@link #ipv4},
+     * The established path, for a node's steady traffic: a {@link PlainIpv4Frame} of a tracked TCP
+     * or UDP flow, read in five words and rewritten in five stores at raw addresses of its (native)
+     * buffer, without the parser and {@link PacketMeta}; or of pod traffic no flow tracks and no
+     * Service takes, routed as it is ({@link #missed}). Every frame gets the outcome the general path ({@link #ipv4},
      * {@link #looked}, {@link #tracked}, {@link #translateAndForward}) gives it, byte for byte and
      * counter for counter (PipelineFastPathTest runs both on the same frames). Before the
      * conntrack lookup it returns false, having changed nothing, for anything not of its shape or
      * not plain (the gateway, a spoofed source, TTL 1, ...), which the general path then takes from
-     * the start. After the lookup it finishes the frame: a miss, a SYN and a packet too big for its
-     * next hop go on in the general path's later steps ({@link #afterLookup}, {@link #afterUpdate}),
-     * so no frame is looked up or accounted twice.
+     * the start. After the lookup it finishes the frame: a new flow to a Service, a SYN and a
+     * packet too big for its next hop go on in the general path's later steps
+     * ({@link #afterLookup}, {@link #afterUpdate}), so no frame is looked up or accounted twice.
      *
      * <p>Why a second path: every {@code MemorySegment} access costs C2 600-1,200 IR nodes while it
      * compiles, against an inlining budget of 18,000 per compile unit. The general path (parser,
@@ -457,8 +465,12 @@ public final class Pipeline {
         int sport = PlainIpv4Frame.sourcePort(c);
         int dport = PlainIpv4Frame.destinationPort(d);
         int h = conntrack.lookup(src, dst, sport, dport, proto, now);
-        // A new flow, or a SYN that may open a new connection over a closed one's tuple.
-        if (h < 0 || (tcpFlags & TcpView.SYN) != 0) {
+        if (h < 0) {
+            missed(inPort, s, off, len, now, at, b, src, dst, sport, dport, proto, PlainIpv4Frame.totalLength(a));
+            return true;
+        }
+        // A SYN that may open a new connection over a closed one's tuple.
+        if ((tcpFlags & TcpView.SYN) != 0) {
             afterLookup(inPort, s, off, len, now, h, src, dst, sport, dport, proto);
             return true;
         }
@@ -491,6 +503,35 @@ public final class Pipeline {
             counters.establishedPath++;
         }
         return true;
+    }
+
+    /**
+     * {@link #established} after a conntrack miss. A packet no Service takes (pod to pod, pod to
+     * the host or another node's pod; not from the host port, whose frames may be for a node
+     * port) is routed as {@link #untracked} and {@link #forward} would, TTL and MACs rewritten at
+     * raw addresses; a loop, a packet too big for its next hop and a new Service flow go back to
+     * the general path. Kept out of {@link #established}'s compile unit (PipelineCompilation):
+     * both are per-packet paths, and together they do not fit one.
+     */
+    private void missed(int inPort, MemorySegment s, long off, int len, long now, long at, long b, int src, int dst,
+            int sport, int dport, int proto, int ipLength) {
+        if (inPort == fwd.hostPort() || svc.isServiceIp(dst)) {
+            afterLookup(inPort, s, off, len, now, ConntrackTable.MISS, src, dst, sport, dport, proto);
+            return;
+        }
+        long hop = fwd.nextHop(dst);
+        int out = ForwardingTable.hopPort(hop);
+        if (out == inPort || tooBig(out, ipLength)) {
+            afterLookup(inPort, s, off, len, now, ConntrackTable.MISS, src, dst, sport, dport, proto);
+            return;
+        }
+        NativeMemory.setIntBigEndian(at + PlainIpv4Frame.TTL_WORD, NatRewrites.ipv4TtlWordAfter(PlainIpv4Frame.ttlWord(b), 0, 0));
+        NativeMemory.setLongBigEndian(at + EthernetView.DST_OFFSET, macWord(hop));
+        NativeMemory.setIntBigEndian(at + EthernetView.DST_OFFSET + 8, (int) ForwardingTable.GATEWAY_MAC);
+        if (send(out, s, off, len, true, offload)) {
+            counters.forwarded++;
+            counters.establishedPath++;
+        }
     }
 
     /**

@@ -23,7 +23,9 @@ import java.nio.file.Path;
  *   <li>{@link dev.shunt.packet.PacketParser#parse}: the general path's parser; an inlined parse
  *       doubles the IR of everything after it (session 6: median 63.5 ns against 66.3).</li>
  *   <li>{@link Pipeline}'s {@code afterLookup} and {@code afterUpdate}: the established path's
- *       ways back to the general path (new flows, SYNs, packets too big), which hold all of it.</li>
+ *       ways back to the general path (new flows, SYNs, packets too big), which hold all of it;
+ *       and {@code missed}, its other per-packet branch (pod-to-pod traffic), which
+ *       together with the tracked one does not fit one unit.</li>
  *   <li>{@link ConntrackTable}'s {@code transition} and {@code timeoutOf}: TCP state changes, off
  *       the steady state that nearly every packet of a connection is in.</li>
  * </ul>
@@ -40,7 +42,7 @@ public final class PipelineCompilation {
             [{
               match: "dev/shunt/datapath/Pipeline.*",
               c2: { inline: ["-dev/shunt/packet/PacketParser.parse", "-dev/shunt/datapath/Pipeline.afterLookup",
-                             "-dev/shunt/datapath/Pipeline.afterUpdate",
+                             "-dev/shunt/datapath/Pipeline.afterUpdate", "-dev/shunt/datapath/Pipeline.missed",
                              "-dev/shunt/datapath/ConntrackTable.transition", "-dev/shunt/datapath/ConntrackTable.timeoutOf"] }
             }]
             """;

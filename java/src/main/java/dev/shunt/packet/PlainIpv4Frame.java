@@ -10,13 +10,16 @@ import static dev.shunt.packet.PacketDescriptor.IPPROTO_UDP;
  * 12-19 ({@code a}: EtherType, version and header length, TOS, total length, id), 20-27
  * ({@code b}: flags and fragment offset, TTL, protocol, header checksum, first half of the source),
  * 28-35 ({@code c}: second half of the source, destination, source port), 36-43 ({@code d}:
- * destination port, then UDP length and checksum, or the TCP sequence number's end) and, for TCP
- * only, 46-53 ({@code t}: data offset and flags, window, checksum, urgent pointer).
+ * destination port, then UDP length and checksum, or the TCP sequence number and half the
+ * acknowledgment number) and, for TCP only, 46-53 ({@code t}: data offset and flags, window,
+ * checksum, urgent pointer). A frame shorter than 44 bytes (a UDP datagram with less than 2 bytes
+ * of payload and no Ethernet padding) is not read this way and goes the general way.
  *
  * <p>The methods here decide and decode from those words alone, so that both readers of the shape
  * apply one set of rules: {@link PacketParser} (through a segment) and the pipeline's established
  * path (at raw addresses). A frame accepted here is one the general parser accepts with the same
- * result (ParserFastPathTest and PipelineFastPathTest check it).
+ * result when it does not verify L4 checksums, which these words cannot (ParserFastPathTest and
+ * PipelineFastPathTest check it). The IPv4 header checksum is always verified here.
  */
 public final class PlainIpv4Frame {
     public static final int WORD_A = 12;

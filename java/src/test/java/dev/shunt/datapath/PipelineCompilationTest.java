@@ -36,7 +36,7 @@ class PipelineCompilationTest {
             assertThat(c2).isPositive();
             assertThat(directive.substring(c2)).contains("inline: -dev/shunt/packet/PacketParser.parse, "
                     + "-dev/shunt/datapath/Pipeline.afterLookup, -dev/shunt/datapath/Pipeline.afterUpdate, "
-                    + "-dev/shunt/datapath/ConntrackTable.transition, "
+                    + "-dev/shunt/datapath/Pipeline.missed, -dev/shunt/datapath/ConntrackTable.transition, "
                     + "-dev/shunt/datapath/ConntrackTable.timeoutOf");
             assertThat(directive.substring(0, c2)).doesNotContain("PacketParser");
         }
