@@ -98,10 +98,15 @@ class AgentOffloadTest {
                 udpThroughNat(client, server, vip);
                 for (PodRecord pod : List.of(client, server)) {
                     JsonNode link = Witness.ip(nodeNs.name(), "-s", "link", "show", "dev", pod.hostVeth()).get(0);
+                    long segments = link.path("stats64").path("tx").path("packets").asLong();
+                    assertThat(segments).as("segments sent by %s", pod.hostVeth()).isGreaterThan(BULK / 1500);
+                    // The qdisc-bypass bug dropped every GSO frame here, one per ~40 segments, and the
+                    // transfer stalled (docs/kernel-notes.md). A veth also counts in TX dropped a frame
+                    // its peer could not take (a full receive queue in a burst, most likely; not
+                    // confirmed), which TCP sends again: one CI run after the established path made the
+                    // fast path faster saw 1 in ~14,000. So: not one per GSO frame, at most a few.
                     assertThat(link.path("stats64").path("tx").path("dropped").asLong()).as("TX dropped on %s", pod.hostVeth())
-                            .isZero();
-                    assertThat(link.path("stats64").path("tx").path("packets").asLong()).as("segments sent by %s", pod.hostVeth())
-                            .isGreaterThan(BULK / 1500);
+                            .isLessThan(segments / 1000);
                 }
                 for (PodRecord receiver : List.of(client, server)) {
                     assertThat(nstat(receiver.netns())).as("checksum errors in %s after the kernel finished them", receiver.name())
